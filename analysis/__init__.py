@@ -1,0 +1,3 @@
+"""Inspraak analysis: Polis-compatible consensus engine."""
+
+__all__: list[str] = []

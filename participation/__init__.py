@@ -1,0 +1,3 @@
+"""participation package."""
+
+__all__: list[str] = []

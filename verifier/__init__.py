@@ -1,0 +1,3 @@
+"""verifier package."""
+
+__all__: list[str] = []
