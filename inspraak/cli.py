@@ -31,6 +31,8 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+DOCKER_SECRETS = Path("/run/secrets")
+"""Mounted secrets (``inspraak_pepper``, ``inspraak_key_encryption_key``) are read from here."""
 
 
 class Service(str, Enum):
@@ -38,12 +40,14 @@ class Service(str, Enum):
     verifier = "verifier"
     participation = "participation"
     analysis = "analysis"
+    devidp = "devidp"
     all = "all"
 
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with dev secrets filled in when in dev mode."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    secrets_dir = DOCKER_SECRETS if DOCKER_SECRETS.is_dir() else None
+    settings = Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
     return ensure_dev_secrets(settings)
 
 

@@ -1,0 +1,69 @@
+"""HTTP pieces every service shares: the request log and stable OpenAPI operation ids.
+
+The request log records method, route template, status and duration: never the client
+address, query string, headers or body (STYLE.md §7). uvicorn's own access log stays off.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["RequestLogMiddleware", "route_id"]
+
+log = structlog.get_logger("inspraak.request")
+
+
+def route_id(route: APIRoute) -> str:
+    """Stable OpenAPI operation ids: the endpoint function's name, prefixed by its first tag."""
+    prefix = f"{route.tags[0]}-" if route.tags else ""
+    return f"{prefix}{route.name}"
+
+
+def _route_template(scope: Scope) -> str:
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    for route in getattr(router, "routes", ()):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            path: str = getattr(route, "path", "?")
+            return path
+    return "<unmatched>"
+
+
+class RequestLogMiddleware:
+    """Pure ASGI middleware: one ``request`` event per HTTP request, without identifiers."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            fields: dict[str, Any] = {
+                "service": self.service,
+                "method": scope["method"],
+                "route": scope.get("root_path", "") + _route_template(scope),
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+            log.info("request", **fields)

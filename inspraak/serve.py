@@ -1,0 +1,110 @@
+"""Assemble and run the services: one at the root of its own port, or all on one origin.
+
+``all`` mounts the issuer at ``/issuer``, the development IdP at ``/idp`` (dev mode only),
+the verifier at ``/verifier`` and participation at ``/`` (docs/architecture.md), runs every
+mounted app's lifespan, and runs the analysis worker beside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp
+
+from inspraak.clock import SYSTEM_CLOCK, Clock
+from inspraak.logging import configure_logging
+from inspraak.settings import Settings
+
+__all__ = ["build_all", "build_app", "serve_service"]
+
+
+def build_app(settings: Settings, service: str, *, clock: Clock = SYSTEM_CLOCK) -> ASGIApp:
+    """The ASGI app of one service (``all`` mounts every one of them)."""
+    if service == "issuer":
+        import issuer
+
+        return issuer.create_app(settings, clock=clock)
+    if service == "verifier":
+        import verifier
+
+        return verifier.create_app(settings, clock=clock)
+    if service == "participation":
+        import participation
+
+        return participation.create_app(settings, clock=clock)
+    if service == "devidp":
+        from issuer import devidp
+
+        return devidp.create_app(settings, clock=clock)
+    if service == "all":
+        return build_all(settings, clock=clock)
+    raise ValueError(f"unknown service {service!r}")
+
+
+def build_all(
+    settings: Settings, *, clock: Clock = SYSTEM_CLOCK, with_worker: bool = True
+) -> Starlette:
+    """Every service on one origin, each sub-app's lifespan run by the outer app."""
+    import issuer
+    import participation
+    import verifier
+
+    mounts: list[tuple[str, Any]] = [
+        ("/issuer", issuer.create_app(settings, clock=clock)),
+        ("/verifier", verifier.create_app(settings, clock=clock)),
+    ]
+    if settings.dev_mode:
+        from issuer import devidp
+
+        mounts.append(("/idp", devidp.create_app(settings, clock=clock)))
+    mounts.append(("", participation.create_app(settings, clock=clock)))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for _path, sub in mounts:
+                await stack.enter_async_context(sub.router.lifespan_context(sub))
+            worker: asyncio.Task[None] | None = None
+            if with_worker:
+                from analysis.worker import run_worker_async
+
+                worker = asyncio.create_task(run_worker_async(settings, clock=clock))
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+
+    return Starlette(routes=[Mount(path, app=sub) for path, sub in mounts], lifespan=lifespan)
+
+
+def serve_service(
+    settings: Settings, service: str, *, host: str, port: int, workers: int = 1
+) -> None:
+    """Run a service with uvicorn (no access log: it would print client addresses)."""
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    if service == "analysis":
+        from analysis.worker import run_worker
+
+        run_worker(settings)
+        return
+    app = build_app(settings, service)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+    )
