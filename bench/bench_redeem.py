@@ -1,0 +1,232 @@
+"""Redemptions per second over HTTP: the verifier service (``POST /redeem``), embedded store.
+
+Starts the embedded Valkey (AOF, ``appendfsync always`` as in production) and
+``inspraak serve verifier`` in a subprocess, pre-makes tokens (blinded, blind-signed,
+finalized), then fires them from many concurrent keep-alive connections and reports
+redemptions/s with p50/p99 latency. In the same run, against the same server and with the
+same client, it measures ``GET /healthz`` (HTTP plus one store round trip): the floor that
+the verifier's own work (parse, RSA-PSS verify, Lua spend) adds to. Appends to
+bench/RESULTS.md under "## Redemption over HTTP (verifier/)". Issue #4 target: >= 5,000/s,
+p99 < 20 ms.
+
+    python bench/bench_redeem.py [--tokens 3000] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inspraak.store import EmbeddedStore  # noqa: E402
+from tokens import (  # noqa: E402
+    BlindSigner,
+    IssuerDirectory,
+    TokenKey,
+    create_token_request,
+    encode_public_key,
+    finalize_token,
+    generate_private_key,
+    issue_token_response,
+)
+from verifier import consultation_challenge  # noqa: E402
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+HEADING = "## Redemption over HTTP (verifier/)"
+CID = "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def make_tokens(count: int, keys_file: Path, challenge_host: str) -> list[bytes]:
+    """``count`` request bodies, each a fresh token, and the keys file naming their key."""
+    key = generate_private_key()
+    signer = BlindSigner(key)
+    directory = IssuerDirectory(
+        "https://issuer/t", [TokenKey(2, encode_public_key(key.public_key()))]
+    )
+    keys_file.write_text(json.dumps({CID: json.loads(directory.to_json())}))
+    challenge = consultation_challenge(challenge_host, challenge_host, CID)
+    bodies = []
+    for _ in range(count):
+        request, state = create_token_request(key.public_key(), challenge)
+        token = finalize_token(state, issue_token_response(signer, request))
+        encoded = base64.urlsafe_b64encode(token.to_bytes()).decode()
+        bodies.append(json.dumps({"consultation": CID, "token": encoded}).encode())
+    return bodies
+
+
+async def one_connection(
+    port: int, requests: asyncio.Queue[bytes], latencies: list[float], statuses: list[int]
+) -> None:
+    """A keep-alive HTTP/1.1 client, as small as possible so the server is what we measure."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while True:
+            try:
+                request = requests.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses.append(int(head.split(b" ", 2)[1]))
+    finally:
+        writer.close()
+
+
+async def load(
+    port: int, requests: list[bytes], connections: int
+) -> tuple[float, list[float], list[int]]:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for request in requests:
+        queue.put_nowait(request)
+    latencies: list[float] = []
+    statuses: list[int] = []
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(one_connection(port, queue, latencies, statuses) for _ in range(connections))
+    )
+    return len(requests) / (time.perf_counter() - started), latencies, statuses
+
+
+def post(body: bytes) -> bytes:
+    return (
+        b"POST /redeem HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+SERVE = "from inspraak.cli import main; main()"
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
+
+
+def record(line: str, note: str) -> None:
+    """Append ``line`` to our section of RESULTS.md, creating the section if needed."""
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if HEADING not in text:
+        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{note}\n\n"
+    start = text.index(HEADING)
+    following = text.find("\n## ", start + len(HEADING))
+    end = len(text) if following == -1 else following + 1
+    section = text[start:end].rstrip("\n") + "\n" + line + "\n"
+    RESULTS.write_text(
+        text[:start] + section + ("\n" + text[end:] if end < len(text) else ""), encoding="utf-8"
+    )
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit("the verifier exited during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("the verifier did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=3000)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedStore(Path(tmp) / "store", appendfsync="always", persist=False) as store,
+    ):
+        port = free_port()
+        keys_file = Path(tmp) / "keys.json"
+        print(f"making {args.tokens} tokens ...", flush=True)
+        bodies = make_tokens(args.tokens, keys_file, f"127.0.0.1:{port}")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("INSPRAAK_")},
+            "INSPRAAK_DEV_MODE": "true",
+            "INSPRAAK_DATA_DIR": str(Path(tmp) / "data"),
+            "INSPRAAK_REDIS_URL": store.url,
+            "INSPRAAK_ISSUER_URL": f"http://127.0.0.1:{port}/issuer",
+            "INSPRAAK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "INSPRAAK_VERIFIER__KEYS_FILE": str(keys_file),
+            "INSPRAAK_LOG_LEVEL": "WARNING",
+        }
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVE, "serve", "verifier", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(port, server)
+            floor_1, _, _ = asyncio.run(load(port, [HEALTHZ] * args.tokens, args.connections))
+            rate, latencies, statuses = asyncio.run(
+                load(port, [post(b) for b in bodies], args.connections)
+            )
+            floor_2, _, _ = asyncio.run(load(port, [HEALTHZ] * args.tokens, args.connections))
+            replay, _, replay_statuses = asyncio.run(
+                load(port, [post(b) for b in bodies[: args.tokens // 4]], args.connections)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    if statuses.count(200) != len(bodies) or set(replay_statuses) != {401}:
+        sys.exit(f"unexpected answers: {sorted(set(statuses))} then {sorted(set(replay_statuses))}")
+    floor = (floor_1 + floor_2) / 2
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    load_avg = os.getloadavg()[0]
+    print(f"load average {load_avg:.2f} on {os.cpu_count()} cores, {args.connections} connections")
+    print(f"redeem   {rate:8.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", end="  ")
+    print("(target >= 5000/s, p99 < 20 ms)")
+    print(f"replays  {replay:8.0f}/s  (all refused, 401)")
+    print(f"healthz  {floor:8.0f}/s  (HTTP + store floor, same run: {floor_1:.0f} / {floor_2:.0f})")
+    print(f"ratio redeem / healthz {rate / floor:.2f}")
+
+    if not args.no_record:
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        record(
+            f"| {now} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {replay:.0f} | {floor:.0f} "
+            f"| {rate / floor:.2f} | {args.connections} | {load_avg:.1f} / {os.cpu_count()} |",
+            "`python bench/bench_redeem.py`: one uvicorn worker running `inspraak serve "
+            "verifier`, embedded Valkey with `appendfsync always`, load from a minimal "
+            "keep-alive HTTP/1.1 client in the same machine. healthz (HTTP + one store round "
+            "trip) is the floor, measured before and after. Target (issue #4): >= 5,000/s, "
+            "p99 < 20 ms.\n\n"
+            "| date | redeem/s | p50 ms | p99 ms | replays/s | healthz/s | ratio "
+            "| connections | load avg / cores |\n|---|---|---|---|---|---|---|---|---|",
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Small dependencies of the verifier service: what its lifespan put in the app state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from verifier.redeem import Redeemer
+
+__all__ = ["RedeemerDep", "get_redeemer"]
+
+
+def get_redeemer(request: Request) -> Redeemer:
+    redeemer: Redeemer = request.state.redeemer
+    return redeemer
+
+
+RedeemerDep = Annotated[Redeemer, Depends(get_redeemer)]
