@@ -8,16 +8,23 @@ from __future__ import annotations
 
 __all__ = [
     "CONSULTATIONS_KEY",
+    "api_key_key",
+    "audit_key",
+    "client_rate_key",
     "consultation_key",
     "counter_key",
     "participant_key",
     "participant_votes_key",
     "priorities_key",
+    "queue_key",
+    "rate_key",
     "report_key",
     "spent_key",
     "statement_key",
+    "statement_texts_key",
     "statements_key",
     "tag",
+    "visible_key",
     "votes_stream_key",
 ]
 
@@ -68,3 +75,38 @@ def priorities_key(cid: str) -> str:
 
 def spent_key(cid: str) -> str:
     return f"{tag(cid)}:spent"
+
+
+def visible_key(cid: str) -> str:
+    """Set of the statement ids participants may see and vote on (status ``approved``)."""
+    return f"{tag(cid)}:visible"
+
+
+def queue_key(cid: str) -> str:
+    """Zset of statement ids waiting for a moderator's review (score: sid)."""
+    return f"{tag(cid)}:queue"
+
+
+def statement_texts_key(cid: str) -> str:
+    """Hash SHA-256(normalised text) -> sid, for exact-duplicate detection."""
+    return f"{tag(cid)}:statement-texts"
+
+
+def audit_key(cid: str) -> str:
+    """List of moderator actions (JSON), oldest first."""
+    return f"{tag(cid)}:audit"
+
+
+def rate_key(cid: str, kind: str, pid: str, window: int) -> str:
+    """Expiring counter of one participant's actions of one kind in one time window."""
+    return f"{tag(cid)}:rate:{kind}:{pid}:{window}"
+
+
+def client_rate_key(client_hash: str, window: int) -> str:
+    """Expiring join counter of one client, keyed by a keyed hash of its address."""
+    return f"{{rl:{client_hash}}}:join:{window}"
+
+
+def api_key_key(key_hash: str) -> str:
+    """Hash of one organiser API key (name, organisation, role), by SHA-256 of the key."""
+    return f"apikey:{key_hash}"

@@ -1,0 +1,126 @@
+"""Small dependencies: what the lifespan put in the state, the consultation in the path,
+the participant session (cookie or ``Authorization: Bearer``) and the organiser API key."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inspraak.clock import Clock
+from participation.errors import (
+    ApiKeyRequired,
+    SessionExpired,
+    SessionRequired,
+    UnknownConsultation,
+)
+from participation.schemas import CID_PATTERN
+from participation.services import Consultation, Organiser
+from participation.sessions import cookie_name
+from participation.state import Services
+
+__all__ = [
+    "ClockDep",
+    "ConsultationDep",
+    "OrganiserDep",
+    "Participant",
+    "ParticipantDep",
+    "ServicesDep",
+    "get_clock",
+    "get_consultation",
+    "get_organiser",
+    "get_participant",
+    "get_services",
+    "require_organiser",
+]
+
+_CID = re.compile(CID_PATTERN)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.state.services
+    return services
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.state.clock
+    return clock
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+async def get_consultation(cid: str, services: ServicesDep) -> Consultation:
+    """The consultation named in the path; a malformed id is as unknown as a missing one."""
+    if not _CID.fullmatch(cid):
+        raise UnknownConsultation()
+    return await services.consultations.get(cid)
+
+
+ConsultationDep = Annotated[Consultation, Depends(get_consultation)]
+
+
+@dataclass(frozen=True)
+class Participant:
+    cid: str
+    pid: str
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def get_participant(
+    cid: str, request: Request, services: ServicesDep, clock: ClockDep
+) -> Participant:
+    """The participant of a valid session for this consultation (Bearer first, then cookie)."""
+    if not _CID.fullmatch(cid):
+        raise UnknownConsultation()
+    session = _bearer(request) or request.cookies.get(cookie_name(cid))
+    if not session:
+        raise SessionRequired()
+    try:
+        pid = services.signer.verify(session, cid)
+    except SessionExpired:
+        # Sessions end when the consultation closed, as it was when they were issued; if
+        # the organiser has since moved the closing day later, they go on until then.
+        consultation = await services.consultations.get(cid)
+        consultation.require_open(clock.now())  # closed: say so, not "join again"
+        pid = services.signer.verify(session, cid, ignore_expiry=True)
+    return Participant(cid=cid, pid=pid)
+
+
+ParticipantDep = Annotated[Participant, Depends(get_participant)]
+
+
+_API_KEY = HTTPBearer(
+    auto_error=False,
+    scheme_name="OrganisationApiKey",
+    description="An organisation API key (`inspraak admin create-key`): `Bearer isk_...`.",
+)
+
+
+async def get_organiser(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_API_KEY)],
+    services: ServicesDep,
+) -> Organiser:
+    """The holder of the API key in ``Authorization: Bearer isk_...``."""
+    if credentials is None:
+        raise ApiKeyRequired()
+    return await services.api_keys.authenticate(credentials.credentials)
+
+
+OrganiserDep = Annotated[Organiser, Depends(get_organiser)]
+
+
+async def require_organiser(organiser: OrganiserDep) -> None:
+    """Router-wide guard: any valid organiser or moderator key; routes check the role."""
+    del organiser

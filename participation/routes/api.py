@@ -1,0 +1,152 @@
+"""The citizens' JSON API: consultations, join, next statement, votes, statements, report."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+
+from participation.deps import (
+    ClockDep,
+    ConsultationDep,
+    ParticipantDep,
+    ServicesDep,
+)
+from participation.schemas import (
+    ConsultationDetail,
+    ConsultationList,
+    ConsultationSummary,
+    JoinResult,
+    LinkOut,
+    NextStatement,
+    Progress,
+    Standing,
+    StatementAdded,
+    StatementIn,
+    StatementView,
+    VoteIn,
+    VoteResult,
+)
+from participation.services import Consultation, render_markdown
+from participation.sessions import cookie_name
+from participation.state import Services
+
+__all__ = ["router", "summary_of"]
+
+router = APIRouter(tags=["participation"])
+
+
+def summary_of(consultation: Consultation, services: Services, now: Any) -> dict[str, Any]:
+    """The public listing fields of a consultation, with its TokenChallenge (base64url)."""
+    challenge = services.consultations.challenge(consultation).to_bytes()
+    return {
+        "id": consultation.id,
+        "title": consultation.title,
+        "status": consultation.status(now),
+        "opens_at": consultation.opens_at,
+        "closes_at": consultation.closes_at,
+        "languages": list(consultation.languages),
+        "issuer_url": consultation.issuer_url,
+        "issuer_directory_url": consultation.directory_url,
+        "token_challenge": base64.urlsafe_b64encode(challenge).decode().rstrip("="),
+    }
+
+
+@router.get("/consultations")
+async def list_consultations(services: ServicesDep, clock: ClockDep) -> ConsultationList:
+    """Every consultation, open and closed, and links to other ways to take part."""
+    now = clock.now()
+    consultations = await services.consultations.list_all()
+    return ConsultationList(
+        consultations=[ConsultationSummary(**summary_of(c, services, now)) for c in consultations],
+        other_options=[
+            LinkOut(**link.model_dump()) for link in services.settings.participation.other_options
+        ],
+    )
+
+
+@router.get("/c/{cid}")
+async def get_consultation(
+    consultation: ConsultationDep, services: ServicesDep, clock: ClockDep
+) -> ConsultationDetail:
+    return ConsultationDetail(
+        **summary_of(consultation, services, clock.now()),
+        description=consultation.description,
+        description_html=render_markdown(consultation.description),
+        question=consultation.question,
+        moderation=consultation.moderation,
+        allow_statements=consultation.allow_statements,
+        statements=await services.consultations.visible_count(consultation.id),
+    )
+
+
+@router.post(
+    "/c/{cid}/join",
+    responses={401: {"description": "No valid token: a PrivateToken challenge (RFC 9577)"}},
+)
+async def join(
+    consultation: ConsultationDep,
+    request: Request,
+    response: Response,
+    services: ServicesDep,
+) -> JoinResult:
+    """Spend one Privacy Pass token (``Authorization: PrivateToken token=...``) to join."""
+    client = request.client.host if request.client else None
+    joined = await services.join.join(
+        consultation, request.headers.get("authorization"), client=client
+    )
+    response.set_cookie(
+        cookie_name(consultation.id),
+        joined.session,
+        expires=joined.expires,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.public_url.startswith("https://"),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return JoinResult(
+        session=joined.session, consultation=consultation.id, expires_at=joined.expires.date()
+    )
+
+
+@router.get("/c/{cid}/next")
+async def next_statement(participant: ParticipantDep, services: ServicesDep) -> NextStatement:
+    """An unvoted visible statement (weighted by the latest analysis) and the progress."""
+    statement, voted, total = await services.routing.next(participant.cid, participant.pid)
+    return NextStatement(
+        statement=StatementView(id=statement.id, text=statement.text) if statement else None,
+        progress=Progress(voted=voted, total=total),
+    )
+
+
+@router.post("/c/{cid}/votes")
+async def vote(participant: ParticipantDep, body: VoteIn, services: ServicesDep) -> VoteResult:
+    """Agree, disagree or pass; a new vote on the same statement replaces the old one."""
+    outcome = await services.votes.vote(participant.cid, participant.pid, body.statement, body.vote)
+    return VoteResult(statement=body.statement, vote=body.vote, changed=outcome.changed)
+
+
+@router.post("/c/{cid}/statements", status_code=status.HTTP_201_CREATED)
+async def add_statement(
+    participant: ParticipantDep, body: StatementIn, services: ServicesDep
+) -> StatementAdded:
+    """A participant's own statement: shown after approval (strict) or at once (permissive)."""
+    consultation = await services.consultations.get(participant.cid)
+    sid, state = await services.statements.submit(consultation, participant.pid, body.text)
+    return StatementAdded(
+        id=sid, status="approved" if state == "approved" else "pending", visible=state == "approved"
+    )
+
+
+@router.get("/c/{cid}/report")
+async def report(consultation: ConsultationDep, services: ServicesDep) -> dict[str, Any]:
+    """The latest analysis (groups smaller than the minimum left out), or 404 "no report yet"."""
+    return await services.reports.report(consultation.id)
+
+
+@router.get("/c/{cid}/me")
+async def my_standing(participant: ParticipantDep, services: ServicesDep) -> Standing:
+    """Your own place in the latest analysis: your group and what it agrees on, or nothing."""
+    return Standing(**await services.reports.standing(participant.cid, participant.pid))
