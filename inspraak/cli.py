@@ -121,10 +121,56 @@ def analyze(
 
 
 @app.command()
-def audit() -> None:
+def audit(  # noqa: PLR0917 (typer options)
+    issuer_redis_url: Annotated[
+        str | None, typer.Option(help="Issuer store (default: from the settings).")
+    ] = None,
+    participation_redis_url: Annotated[
+        str | None, typer.Option(help="Participation store (default: from the settings).")
+    ] = None,
+    log_file: Annotated[
+        list[Path] | None, typer.Option(help="A log file to scan (repeatable).")
+    ] = None,
+    export: Annotated[
+        list[Path] | None, typer.Option(help="An export file or folder to scan (repeatable).")
+    ] = None,
+    config_env_file: Annotated[
+        Path | None, typer.Option(help="The deployment's env file (INSPRAAK_* lines).")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="terminal, json or md.")
+    ] = "terminal",
+    linkage_game: Annotated[
+        bool, typer.Option("--linkage-game", help="Also play the linkage game.")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option(help="A demo deployment: dev mode and one store are expected.")
+    ] = False,
+) -> None:
     """Check a live deployment for identifiers and linkable data (read-only)."""
-    console.print("The audit is not built yet.")
-    raise typer.Exit(2)
+    from inspraak.audit.cli import run_audit_command
+
+    code = run_audit_command(
+        issuer_url=issuer_redis_url,
+        participation_url=participation_redis_url,
+        log_files=log_file or [],
+        exports=export or [],
+        env_file=config_env_file,
+        output_format=output_format,
+        linkage_game=linkage_game,
+        demo=demo,
+    )
+    raise typer.Exit(code)
+
+
+def _add_issuer_commands() -> None:
+    """``inspraak issuer ...`` (policies, keys, panels) lives in the issuer package."""
+    from issuer.cli import app as issuer_app
+
+    app.add_typer(issuer_app, name="issuer")
+
+
+_add_issuer_commands()
 
 
 def main() -> None:

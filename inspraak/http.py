@@ -26,6 +26,17 @@ def route_id(route: APIRoute) -> str:
 
 
 def _route_template(scope: Scope) -> str:
+    # After the app ran, routing has put the matched route in the scope (also for routes
+    # of included routers, which FastAPI wraps so they are not in app.router.routes).
+    # FastAPI >= 0.165 keeps the route of an included router without its prefix; the
+    # effective route context it leaves in the scope has the full template.
+    effective = (scope.get("fastapi") or {}).get("effective_route_context")
+    full = getattr(effective, "path_format", None)
+    if isinstance(full, str):
+        return full
+    matched = getattr(scope.get("route"), "path", None)
+    if isinstance(matched, str):
+        return matched
     app = scope.get("app")
     router = getattr(app, "router", None)
     for route in getattr(router, "routes", ()):

@@ -65,12 +65,15 @@ def build_all(
 
         mounts.append(("/idp", devidp.create_app(settings, clock=clock)))
     mounts.append(("", participation.create_app(settings, clock=clock)))
+    paths = [path for path, _sub in mounts]
+    shims = [_OwnLifespanState(sub) for _path, sub in mounts]
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            for _path, sub in mounts:
-                await stack.enter_async_context(sub.router.lifespan_context(sub))
+            for shim in shims:
+                state = await stack.enter_async_context(shim.app.router.lifespan_context(shim.app))
+                shim.state = dict(state or {})
             worker: asyncio.Task[None] | None = None
             if with_worker:
                 from analysis.worker import run_worker_async
@@ -84,7 +87,27 @@ def build_all(
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
 
-    return Starlette(routes=[Mount(path, app=sub) for path, sub in mounts], lifespan=lifespan)
+    return Starlette(
+        routes=[Mount(path, app=shim) for path, shim in zip(paths, shims, strict=True)],
+        lifespan=lifespan,
+    )
+
+
+class _OwnLifespanState:
+    """Gives a mounted app the state its own lifespan yielded (``request.state.store`` ...).
+
+    Starlette hands mounted apps the outer app's lifespan state only; each service keeps
+    its own ``store``, ``settings`` and so on, so each gets its own copy here.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "state": dict(self.state)}
+        await self.app(scope, receive, send)
 
 
 def serve_service(

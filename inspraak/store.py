@@ -114,7 +114,10 @@ def _free_port() -> int:
 def _client(url: str, *, cluster: bool) -> Store:
     if cluster:
         return redis.asyncio.cluster.RedisCluster.from_url(url)
-    return redis.asyncio.Redis.from_url(url)
+    # Under load, wait for a free connection rather than fail: redis-py's default pool
+    # raises MaxConnectionsError past 100 concurrent commands (a spurious 503).
+    pool = redis.asyncio.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 @asynccontextmanager
