@@ -11,9 +11,9 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,7 +35,7 @@ DOCKER_SECRETS = Path("/run/secrets")
 """Mounted secrets (``inspraak_pepper``, ``inspraak_key_encryption_key``) are read from here."""
 
 
-class Service(str, Enum):
+class Service(StrEnum):
     issuer = "issuer"
     verifier = "verifier"
     participation = "participation"
@@ -44,7 +44,7 @@ class Service(str, Enum):
     all = "all"
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with dev secrets filled in when in dev mode."""
     secrets_dir = DOCKER_SECRETS if DOCKER_SECRETS.is_dir() else None
     settings = Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
@@ -163,14 +163,16 @@ def audit(  # noqa: PLR0917 (typer options)
     raise typer.Exit(code)
 
 
-def _add_issuer_commands() -> None:
-    """``inspraak issuer ...`` (policies, keys, panels) lives in the issuer package."""
+def _add_package_commands() -> None:
+    """``inspraak issuer ...`` and ``inspraak admin ...`` live in their packages."""
     from issuer.cli import app as issuer_app
+    from participation.cli import admin_app
 
     app.add_typer(issuer_app, name="issuer")
+    app.add_typer(admin_app, name="admin")
 
 
-_add_issuer_commands()
+_add_package_commands()
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestLogMiddleware", "route_id"]
+__all__ = ["RequestLogMiddleware", "route_id", "route_template"]
 
 log = structlog.get_logger("inspraak.request")
 
@@ -23,6 +23,11 @@ def route_id(route: APIRoute) -> str:
     """Stable OpenAPI operation ids: the endpoint function's name, prefixed by its first tag."""
     prefix = f"{route.tags[0]}-" if route.tags else ""
     return f"{prefix}{route.name}"
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/c/{cid}/votes``), never the concrete path."""
+    return _route_template(scope)
 
 
 def _route_template(scope: Scope) -> str:

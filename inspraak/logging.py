@@ -62,9 +62,7 @@ def _scrub_value(value: Any) -> Any:
     if isinstance(value, str):
         return scrub_text(value)
     if isinstance(value, dict):
-        return {
-            k: _scrub_value(v) for k, v in value.items() if str(k).lower() not in SCRUBBED_KEYS
-        }
+        return {k: _scrub_value(v) for k, v in value.items() if str(k).lower() not in SCRUBBED_KEYS}
     if isinstance(value, list | tuple):
         return [_scrub_value(v) for v in value]
     if isinstance(value, bytes):

@@ -20,9 +20,9 @@ from starlette.types import ASGIApp
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
 from inspraak.logging import configure_logging
-from inspraak.settings import Settings
+from inspraak.settings import Settings, publish_for_workers, settings_for_worker
 
-__all__ = ["build_all", "build_app", "serve_service"]
+__all__ = ["app_for_worker", "build_all", "build_app", "serve_service"]
 
 
 def build_app(settings: Settings, service: str, *, clock: Clock = SYSTEM_CLOCK) -> ASGIApp:
@@ -120,9 +120,15 @@ def serve_service(
 
         run_worker(settings)
         return
-    app = build_app(settings, service)
+    if workers > 1:
+        # Each worker process builds its own app from the same settings.
+        publish_for_workers(settings, service)
+        target: Any = "inspraak.serve:app_for_worker"
+    else:
+        target = build_app(settings, service)
     uvicorn.run(
-        app,
+        target,
+        factory=workers > 1,
         host=host,
         port=port,
         workers=workers if workers > 1 else None,
@@ -131,3 +137,10 @@ def serve_service(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def app_for_worker() -> ASGIApp:
+    """uvicorn factory for ``--workers N``: settings as the parent published them."""
+    settings, service = settings_for_worker()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return build_app(settings, service)

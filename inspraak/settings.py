@@ -8,8 +8,10 @@ folder (see :mod:`inspraak.secrets`), outside dev mode they must be given.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,7 +21,7 @@ from issuer.config import IssuerSettings
 from participation.config import ParticipationSettings
 from verifier.config import VerifierSettings
 
-__all__ = ["MIN_SECRET_BYTES", "Settings"]
+__all__ = ["MIN_SECRET_BYTES", "Settings", "publish_for_workers", "settings_for_worker"]
 
 MIN_SECRET_BYTES = 32
 
@@ -95,3 +97,29 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
+
+
+_WORKER_SETTINGS = "INSPRAAK_WORKER_SETTINGS"
+_WORKER_SERVICE = "INSPRAAK_WORKER_SERVICE"
+
+
+def publish_for_workers(settings: Settings, service: str) -> None:
+    """Hand the resolved settings (store URLs, dev secrets) to uvicorn worker processes."""
+    os.environ[_WORKER_SETTINGS] = json.dumps(_reveal(settings.model_dump()), default=str)
+    os.environ[_WORKER_SERVICE] = service
+
+
+def _reveal(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_reveal(v) for v in value]
+    return value
+
+
+def settings_for_worker() -> tuple[Settings, str]:
+    """The settings and service a parent process published (see publish_for_workers)."""
+    raw = os.environ[_WORKER_SETTINGS]
+    return Settings.model_validate_json(raw), os.environ[_WORKER_SERVICE]

@@ -9,7 +9,6 @@ Redis/Valkey, or at a cluster (``INSPRAAK_REDIS_CLUSTER=true``).
 from __future__ import annotations
 
 import socket
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -62,7 +61,8 @@ class EmbeddedStore:
 
     @property
     def url(self) -> str:
-        return self._server.connection_url
+        url: str = self._server.connection_url
+        return url
 
     @property
     def pid(self) -> int | None:
