@@ -16,10 +16,10 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from analysis.config import AnalysisSettings
-from issuer.config import IssuerSettings
-from participation.config import ParticipationSettings
-from verifier.config import VerifierSettings
+from inspraak.sections.analysis import AnalysisSettings
+from inspraak.sections.issuer import IssuerSettings
+from inspraak.sections.participation import ParticipationSettings
+from inspraak.sections.verifier import VerifierSettings
 
 __all__ = ["MIN_SECRET_BYTES", "Settings", "publish_for_workers", "settings_for_worker"]
 
