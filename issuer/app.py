@@ -19,9 +19,11 @@ from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
 from inspraak.http import RequestLogMiddleware, route_id
+from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from issuer.cors import IssuerCORSMiddleware
 from issuer.deps import require_admin
+from issuer.eligibility import DevBrpSource
 from issuer.errors import UnknownConsultation, install_error_handlers
 from issuer.identifiers import pepper_bytes
 from issuer.issuance import IssuanceService
@@ -110,8 +112,11 @@ def create_app(
     )
     app.include_router(issuance.router)
     app.include_router(admin.router, prefix="/api/admin", dependencies=[Depends(require_admin)])
-    app.include_router(create_saml_router(settings, clock=clock, minimum_level=levels))
+    # The development BRP answers from the test BSN; production plugs in a real source.
+    brp = DevBrpSource() if settings.dev_mode else None
+    app.include_router(create_saml_router(settings, clock=clock, minimum_level=levels, brp=brp))
     install_error_handlers(app)
+    install_probes(app, service="issuer")
     app.add_middleware(IssuerCORSMiddleware, allowed_origins=settings.issuer.allowed_origins)
     app.add_middleware(RequestLogMiddleware, service="issuer")
     return app

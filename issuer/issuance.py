@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 import tokens
 from inspraak.clock import Clock
+from inspraak.metrics import note
 from inspraak.store import Store
 from issuer.errors import (
     AlreadyIssued,
@@ -175,6 +176,7 @@ class IssuanceService:
             await self._release(cid, session.subject_key)
             raise
         log.info("token_issued", cid=cid, key_seq=key.seq)
+        note("token_issued")
         encoded: bytes = response.to_bytes()
         return encoded
 

@@ -57,6 +57,10 @@ class IssuerSession:
     """HMAC-SHA256(pepper, scheme ":" identifier), hex (:func:`issuer.identifiers.subject_key`)."""
     level: str
     """Our level name (:mod:`issuer.levels`), e.g. ``midden`` or ``loa3``."""
+    age: int | None = None
+    """Age in whole years from the BRP plug-in at login (DigiD only), for age conditions."""
+    municipality: str | None = None
+    """Municipality code from the BRP plug-in at login (DigiD only), for residence conditions."""
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -111,6 +115,9 @@ class SessionCodec:
             "l": session.level,
             "t": int(self.clock.now().timestamp()),
         }
+        if session.age is not None and session.municipality is not None:
+            payload["a"] = session.age
+            payload["m"] = session.municipality
         body = _b64encode(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         return f"{body}.{_b64encode(self._mac(body))}"
 
@@ -138,7 +145,16 @@ class SessionCodec:
         if not last_used - _FUTURE_SKEW_SECONDS <= now < last_used + self.idle_seconds:
             return None
         try:
-            return IssuerSession(scheme=payload["s"], subject_key=payload["k"], level=payload["l"])
+            age, municipality = payload.get("a"), payload.get("m")
+            if not (age is None or (type(age) is int and isinstance(municipality, str))):
+                return None
+            return IssuerSession(
+                scheme=payload["s"],
+                subject_key=payload["k"],
+                level=payload["l"],
+                age=age,
+                municipality=municipality if age is not None else None,
+            )
         except (KeyError, TypeError, ValueError, UnknownLevel):
             return None
 

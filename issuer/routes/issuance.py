@@ -19,8 +19,9 @@ from issuer.errors import (
     problem,
     status_of,
 )
+from issuer.policy import BrpFacts
 from issuer.schemas import BatchItemIn, BatchItemOut, EligibilityEntryOut, EligibilityOut
-from issuer.session import write_session
+from issuer.session import IssuerSession, write_session
 
 __all__ = [
     "DIRECTORY_MEDIA_TYPE",
@@ -60,6 +61,13 @@ def _b64decode(text: str) -> bytes:
 
 def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def brp_facts(session: IssuerSession) -> BrpFacts | None:
+    """The BRP facts the login put in the session, if any (DigiD with a BRP source)."""
+    if session.age is None or session.municipality is None:
+        return None
+    return BrpFacts(age=session.age, municipality=session.municipality)
 
 
 @router.get(
@@ -109,7 +117,7 @@ async def token_request(cid: str, request: Request, issuance: IssuanceDep) -> Re
     body = await request.body()
     if len(body) > MAX_BODY:
         raise MalformedTokenRequest()
-    token_response = await issuance.issue(cid, session, body)
+    token_response = await issuance.issue(cid, session, body, brp_facts=brp_facts(session))
     response = Response(token_response, media_type=TOKEN_RESPONSE_MEDIA_TYPE)
     response.headers["Cache-Control"] = "no-store"
     write_session(request, response, session)
@@ -131,7 +139,7 @@ async def token_requests(
             decoded.append((item.consultation, _b64decode(item.token_request)))
         except (binascii.Error, ValueError):
             decoded.append((item.consultation, None))
-    outcomes = await issuance.issue_many(session, decoded)
+    outcomes = await issuance.issue_many(session, decoded, brp_facts=brp_facts(session))
     results = [
         BatchItemOut(consultation=cid, status=status_of(outcome), problem=problem(outcome))
         if isinstance(outcome, IssuerError)
@@ -148,7 +156,7 @@ async def eligibility(
     request: Request, response: Response, session: SessionRequiredDep, issuance: IssuanceDep
 ) -> EligibilityOut:
     """Which open consultations the current session may still get a token for."""
-    entries = await issuance.eligibility(session)
+    entries = await issuance.eligibility(session, brp_facts=brp_facts(session))
     response.headers["Cache-Control"] = "no-store"
     write_session(request, response, session)
     return EligibilityOut(

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from inspraak.clock import Clock
     from inspraak.settings import Settings
     from inspraak.store import Store
+    from issuer.eligibility import BrpSource
 
 __all__ = ["create_saml_router"]
 
@@ -72,10 +73,17 @@ def _error_page(exc: SamlError, settings: Settings, back: str | None = None) -> 
 
 
 def create_saml_router(
-    settings: Settings, *, clock: Clock, minimum_level: MinimumLevelLookup
+    settings: Settings,
+    *,
+    clock: Clock,
+    minimum_level: MinimumLevelLookup,
+    brp: BrpSource | None = None,
 ) -> APIRouter:
-    """The router to include in the issuer app (no prefix): ``/saml/{scheme}/...``."""
-    service = SamlService(settings, clock=clock)
+    """The router to include in the issuer app (no prefix): ``/saml/{scheme}/...``.
+
+    ``brp`` (optional) is asked at a DigiD login for the facts eligibility conditions use.
+    """
+    service = SamlService(settings, clock=clock, brp=brp)
     router = APIRouter(tags=["saml"])
     public = settings.public_url.rstrip("/")
 

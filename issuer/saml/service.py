@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from inspraak.clock import Clock
     from inspraak.settings import Settings
     from inspraak.store import Store
+    from issuer.eligibility import BrpSource
 
 __all__ = ["MinimumLevelLookup", "SamlService", "dev_idp_metadata_path", "safe_next"]
 
@@ -66,9 +67,10 @@ def safe_next(value: str | None) -> str:
 class SamlService:
     """Holds one SP per scheme (built when first needed) and does the login steps."""
 
-    def __init__(self, settings: Settings, *, clock: Clock) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock, brp: BrpSource | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.brp = brp
         self.binding = BrowserBinding(
             pepper_bytes(settings),
             cookie_path=f"{urlsplit(settings.issuer_url).path.rstrip('/')}/saml/",
@@ -204,9 +206,15 @@ class SamlService:
         self.binding.check(cookies, login.in_response_to)
         if not level_at_least(login.scheme, login.level.name, pending.minimum_level):
             raise LevelTooLow("level_too_low")
+        facts = None
+        if login.scheme == "digid" and self.brp is not None:
+            # Only the facts policies can ask for; the BSN itself goes no further.
+            facts = await self.brp.facts(login.identifier, today=self.clock.now().date())
         session = IssuerSession(
             scheme=login.scheme,
             subject_key=subject_key(pepper_bytes(self.settings), login.scheme, login.identifier),
             level=login.level.name,
+            age=facts.age if facts is not None else None,
+            municipality=facts.municipality if facts is not None else None,
         )
         return session, pending.next_path
