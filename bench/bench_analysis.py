@@ -46,9 +46,10 @@ from analysis import (  # noqa: E402
     load_polis_export,
     run,
 )
+from bench._common import record  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Analysis"
+NOTE = "See the docstring of `bench/bench_analysis.py`."
 OPENDATA = ROOT.parent / "shared" / "polis-opendata"
 REFERENCE = ROOT / "tests" / "analysis" / "reddwarf_reference.json"
 
@@ -280,23 +281,12 @@ def bench_incremental(participants: int = 100_000, statements: int = 1000) -> li
     return [line]
 
 
-def record(title: str, lines: list[str]) -> None:
+def record_block(title: str, lines: list[str]) -> None:
     """Append a dated block at the end of our own section of bench/RESULTS.md."""
     load = os.getloadavg()[0]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     block = f"\n### {stamp}: {title} (load average {load:.1f} on {os.cpu_count()} cores)\n\n"
-    block += "\n".join(lines) + "\n"
-    if HEADING not in text:
-        text = (
-            text.rstrip("\n")
-            + f"\n\n{HEADING}\n\nSee the docstring of `bench/bench_analysis.py`.\n"
-        )
-    start = text.index(HEADING)
-    end = text.find("\n## ", start + len(HEADING))
-    end = len(text) if end < 0 else end
-    section = text[start:end].rstrip("\n") + "\n" + block
-    RESULTS.write_text(text[:start] + section + text[end:], encoding="utf-8")
+    record(HEADING, block + "\n".join(lines), note=NOTE)
 
 
 def main() -> None:
@@ -328,7 +318,7 @@ def main() -> None:
         sections.append(("incremental update", bench_incremental()))
     if not args.no_record:
         for title, lines in sections:
-            record(title, lines)
+            record_block(title, lines)
 
 
 if __name__ == "__main__":

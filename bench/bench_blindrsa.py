@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -26,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 import gmpy2  # noqa: E402
 
 import tokens  # noqa: E402
+from bench._common import openssl_rsa2048, record  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Blind RSA (tokens/)"
 TARGET = 0.70
 
@@ -47,27 +44,6 @@ def rate(operation: Callable[[], object], seconds: float) -> float:
     return count / elapsed
 
 
-def openssl_rsa2048(seconds: int) -> tuple[float, float]:
-    """``openssl speed -mr rsa2048``: (sign/s, verify/s) per CPU second, from +R1 / +R2."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        sys.exit("openssl is not installed: nothing to compare with")
-    out = subprocess.run(
-        [openssl, "speed", "-mr", "-seconds", str(seconds), "rsa2048"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=True,
-    ).stdout
-    rates = {}
-    for kind in ("R1", "R2"):
-        match = re.search(rf"^\+{kind}:(\d+):2048:([\d.]+)$", out, re.MULTILINE)
-        if match is None:
-            sys.exit(f"could not read openssl speed output:\n{out}")
-        rates[kind] = int(match[1]) / float(match[2])
-    return rates["R1"], rates["R2"]
-
-
 def ours(seconds: float) -> tuple[float, float]:
     """(blind_sign/s, verify/s) for RSABSSA-SHA384-PSS-Deterministic with a 2048-bit key."""
     key = tokens.generate_private_key()
@@ -80,20 +56,6 @@ def ours(seconds: float) -> tuple[float, float]:
     sign_rate = rate(lambda: signer.blind_sign(blinded_msg), seconds)
     verify_rate = rate(lambda: tokens.verify(variant, public_key, msg, sig), seconds)
     return sign_rate, verify_rate
-
-
-def record(line: str, note: str) -> None:
-    """Append ``line`` to our section of RESULTS.md, creating the section if needed."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{note}\n\n"
-    start = text.index(HEADING)
-    following = text.find("\n## ", start + len(HEADING))
-    end = len(text) if following == -1 else following + 1
-    section = text[start:end].rstrip("\n") + "\n" + line + "\n"
-    RESULTS.write_text(
-        text[:start] + section + ("\n" + text[end:] if end < len(text) else ""), encoding="utf-8"
-    )
 
 
 def main() -> None:
@@ -121,9 +83,10 @@ def main() -> None:
     if not args.no_record:
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         record(
+            HEADING,
             f"| {now} | {sign:.0f} | {openssl_sign:.0f} | {sign_ratio:.2f} | {verify:.0f} "
             f"| {openssl_verify:.0f} | {verify_ratio:.2f} | {load:.1f} / {os.cpu_count()} |",
-            "`python bench/bench_blindrsa.py`: one core, 2048-bit key, RSABSSA-SHA384-PSS-"
+            note="`python bench/bench_blindrsa.py`: one core, 2048-bit key, RSABSSA-SHA384-PSS-"
             "Deterministic. OpenSSL runs in the same process (subprocess) between two runs of "
             "ours; ours is their mean. Both count operations per CPU second (openssl speed "
             "measures user time by default). Target: blind_sign >= 0.70 x openssl sign/s.\n\n"
@@ -136,9 +99,9 @@ def main() -> None:
             "0.75 ms against 0.26 ms: the target needs OpenSSL-class modular "
             "exponentiation, which tokens/ (stdlib + cryptography + gmpy2; cryptography "
             "exposes no raw RSA) cannot reach. Figures taken on a shared 2-core machine "
-            "while other engineers ran tests; the load average is recorded per row.\n\n"
-            "| date | blind_sign/s | openssl sign/s | ratio | verify/s | openssl verify/s "
-            "| ratio | load avg / cores |\n|---|---|---|---|---|---|---|---|",
+            "while other engineers ran tests; the load average is recorded per row.",
+            table_header="| date | blind_sign/s | openssl sign/s | ratio | verify/s "
+            "| openssl verify/s | ratio | load avg / cores |\n|---|---|---|---|---|---|---|---|",
         )
 
 

@@ -20,9 +20,6 @@ import asyncio
 import base64
 import json
 import os
-import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from bench._common import cpu_seconds, free_port, openssl_rsa2048, record  # noqa: E402
+
 HEADING = "## Issuance over HTTP (issuer/)"
 TARGET = 0.5
 CID = "bench"
@@ -79,37 +77,6 @@ def serve(config_path: str) -> None:
         log_level="warning",
         server_header=False,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def openssl_sign_rate(seconds: int) -> float:
-    """``openssl speed -mr rsa2048`` sign/s from its +R1 count:time line."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        sys.exit("openssl is not installed: nothing to compare with")
-    out = subprocess.run(
-        [openssl, "speed", "-mr", "-seconds", str(seconds), "rsa2048"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=True,
-    ).stdout
-    match = re.search(r"^\+R1:(\d+):2048:([\d.]+)$", out, re.MULTILINE)
-    if match is None:
-        sys.exit(f"could not read openssl speed output:\n{out}")
-    return int(match[1]) / float(match[2])
 
 
 async def _fire(base: str, work: list[tuple[str, bytes]], concurrency: int) -> dict[int, int]:
@@ -182,7 +149,7 @@ def main() -> None:
         tempfile.TemporaryDirectory(prefix="bench-issuance-") as tmp,
         EmbeddedStore(Path(tmp) / "store", appendfsync="always") as store,
     ):
-        port = _free_port()
+        port = free_port()
         config = {
             "data_dir": str(Path(tmp) / "data"),
             "redis_url": store.url,
@@ -218,15 +185,15 @@ def main() -> None:
             print(f"making {args.requests + 100} token requests ...", flush=True)
             work = make_work(settings, token_key, args.requests + 100)
             asyncio.run(_fire(base, work[:100], args.concurrency))  # warm-up
-            cpu_before = _cpu_seconds(server.pid)
+            cpu_before = cpu_seconds(server.pid)
             started = time.perf_counter()
             statuses = asyncio.run(_fire(base, work[100:], args.concurrency))
             wall = time.perf_counter() - started
-            cpu = _cpu_seconds(server.pid) - cpu_before
+            cpu = cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=10)
-        openssl = openssl_sign_rate(args.openssl_seconds)
+        openssl, _ = openssl_rsa2048(args.openssl_seconds)
 
     ok = statuses.get(200, 0)
     if ok != args.requests:
@@ -253,19 +220,8 @@ def _record(lines: list[str], args: argparse.Namespace) -> None:
         f"--concurrency {args.concurrency}` on a shared 2-core machine "
         f"(load average {os.getloadavg()[0]:.1f}; other engineers' jobs running).\n\n"
         + "\n".join(f"    {line}" for line in lines)
-        + "\n"
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n"
-    head, _, tail = text.partition(HEADING)
-    next_section = tail.find("\n## ")
-    if next_section == -1:
-        text = head + HEADING + tail.rstrip("\n") + "\n" + entry
-    else:
-        section, rest = tail[:next_section], tail[next_section:]
-        text = head + HEADING + section.rstrip("\n") + "\n" + entry + rest
-    RESULTS.write_text(text)
+    record(HEADING, entry)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import free_port, percentile_ms, record, wait_for_port  # noqa: E402
 from inspraak.settings import Settings  # noqa: E402
 from inspraak.store import EmbeddedStore  # noqa: E402
 from tokens import (  # noqa: E402
@@ -53,7 +52,6 @@ from tokens import (  # noqa: E402
 )
 from verifier import consultation_challenge, host_of  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Participation over HTTP (participation/)"
 NOTE = (
     "`python bench/bench_participation.py`: uvicorn with N worker processes running "
@@ -64,6 +62,11 @@ NOTE = (
     "`GET /api/c/{id}` (HTTP + two store reads), measured in the same run. Target (issue "
     "#4): >= 5,000/s each, p99 < 20 ms."
 )
+TABLE_HEADER = (
+    "| date | joins/s | join p50 ms | join p99 ms | votes/s | vote p50 ms | vote p99 ms "
+    "| reference/s | workers | connections | fsync | load avg / cores |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+)
 CID = "bench"
 APP = "bench.bench_participation:create_from_environment"
 
@@ -73,13 +76,6 @@ def create_from_environment() -> Any:
     from participation import create_app
 
     return create_app(Settings())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def make_tokens(count: int, keys_file: Path, host: str) -> list[str]:
@@ -152,42 +148,6 @@ async def load(
     )
     rate = len(requests) / (time.perf_counter() - started)
     return rate, latencies, [results[i] for i in range(len(requests))]
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
-
-
-def record(line: str) -> None:
-    """Append ``line`` to our section of RESULTS.md, creating the section if needed."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        header = (
-            "| date | joins/s | join p50 ms | join p99 ms | votes/s | vote p50 ms | vote p99 ms "
-            "| reference/s | workers | connections | fsync | load avg / cores |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"
-        )
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{NOTE}\n\n{header}\n"
-    start = text.index(HEADING)
-    following = text.find("\n## ", start + len(HEADING))
-    end = len(text) if following == -1 else following + 1
-    section = text[start:end].rstrip("\n") + "\n" + line + "\n"
-    RESULTS.write_text(
-        text[:start] + section + ("\n" + text[end:] if end < len(text) else ""), encoding="utf-8"
-    )
-
-
-def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit("the participation service exited during start-up")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("the participation service did not start")
 
 
 async def prepare(settings: Settings, statements: int) -> None:
@@ -289,7 +249,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         try:
-            wait_for(port, server)
+            wait_for_port(port, server, what="the participation service", seconds=90, interval=0.2)
             time.sleep(2)  # every worker up
             reference = [http("GET", f"/api/c/{CID}")] * args.tokens
             asyncio.run(load(port, reference[:200], args.connections))  # warm-up
@@ -330,12 +290,12 @@ def main() -> None:
     load_avg = os.getloadavg()[0]
     cores = os.cpu_count() or 1
     print(
-        f"joins:     {join_rate:8.0f}/s  p50 {percentile(join_lat, 50):6.1f} ms  "
-        f"p99 {percentile(join_lat, 99):6.1f} ms  ({join_ok}/{len(tokens)} accepted)"
+        f"joins:     {join_rate:8.0f}/s  p50 {percentile_ms(join_lat, 50):6.1f} ms  "
+        f"p99 {percentile_ms(join_lat, 99):6.1f} ms  ({join_ok}/{len(tokens)} accepted)"
     )
     print(
-        f"votes:     {vote_rate:8.0f}/s  p50 {percentile(vote_lat, 50):6.1f} ms  "
-        f"p99 {percentile(vote_lat, 99):6.1f} ms  ({vote_ok}/{len(votes)} accepted)"
+        f"votes:     {vote_rate:8.0f}/s  p50 {percentile_ms(vote_lat, 50):6.1f} ms  "
+        f"p99 {percentile_ms(vote_lat, 99):6.1f} ms  ({vote_ok}/{len(votes)} accepted)"
     )
     print(
         f"reference: {reference_rate:8.0f}/s  (GET /api/c/{{id}}, "
@@ -350,10 +310,14 @@ def main() -> None:
     if not args.no_record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         record(
-            f"| {stamp} | {join_rate:.0f} | {percentile(join_lat, 50):.1f} | "
-            f"{percentile(join_lat, 99):.1f} | {vote_rate:.0f} | {percentile(vote_lat, 50):.1f} | "
-            f"{percentile(vote_lat, 99):.1f} | {reference_rate:.0f} | {args.workers} | "
-            f"{args.connections} | {args.fsync} | {load_avg:.1f} / {cores} |"
+            HEADING,
+            f"| {stamp} | {join_rate:.0f} | {percentile_ms(join_lat, 50):.1f} | "
+            f"{percentile_ms(join_lat, 99):.1f} | {vote_rate:.0f} | "
+            f"{percentile_ms(vote_lat, 50):.1f} | "
+            f"{percentile_ms(vote_lat, 99):.1f} | {reference_rate:.0f} | {args.workers} | "
+            f"{args.connections} | {args.fsync} | {load_avg:.1f} / {cores} |",
+            note=NOTE,
+            table_header=TABLE_HEADER,
         )
 
 

@@ -19,8 +19,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import free_port, percentile_ms, record, wait_for_port  # noqa: E402
 from inspraak.store import EmbeddedStore  # noqa: E402
 from tokens import (  # noqa: E402
     BlindSigner,
@@ -44,16 +43,8 @@ from tokens import (  # noqa: E402
 )
 from verifier import consultation_challenge  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Redemption over HTTP (verifier/)"
 CID = "bench"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def make_tokens(count: int, keys_file: Path, challenge_host: str) -> list[bytes]:
@@ -125,37 +116,6 @@ SERVE = "from inspraak.cli import main; main()"
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
-
-
-def record(line: str, note: str) -> None:
-    """Append ``line`` to our section of RESULTS.md, creating the section if needed."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text:
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n{note}\n\n"
-    start = text.index(HEADING)
-    following = text.find("\n## ", start + len(HEADING))
-    end = len(text) if following == -1 else following + 1
-    section = text[start:end].rstrip("\n") + "\n" + line + "\n"
-    RESULTS.write_text(
-        text[:start] + section + ("\n" + text[end:] if end < len(text) else ""), encoding="utf-8"
-    )
-
-
-def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit("the verifier exited during start-up")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("the verifier did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=3000)
@@ -188,7 +148,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         try:
-            wait_for(port, server)
+            wait_for_port(port, server, what="the verifier", seconds=60)
             floor_1, _, _ = asyncio.run(load(port, [HEALTHZ] * args.tokens, args.connections))
             rate, latencies, statuses = asyncio.run(
                 load(port, [post(b) for b in bodies], args.connections)
@@ -204,7 +164,7 @@ def main() -> None:
     if statuses.count(200) != len(bodies) or set(replay_statuses) != {401}:
         sys.exit(f"unexpected answers: {sorted(set(statuses))} then {sorted(set(replay_statuses))}")
     floor = (floor_1 + floor_2) / 2
-    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    p50, p99 = percentile_ms(latencies, 50), percentile_ms(latencies, 99)
     load_avg = os.getloadavg()[0]
     print(f"load average {load_avg:.2f} on {os.cpu_count()} cores, {args.connections} connections")
     print(f"redeem   {rate:8.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", end="  ")
@@ -216,14 +176,15 @@ def main() -> None:
     if not args.no_record:
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         record(
+            HEADING,
             f"| {now} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {replay:.0f} | {floor:.0f} "
             f"| {rate / floor:.2f} | {args.connections} | {load_avg:.1f} / {os.cpu_count()} |",
-            "`python bench/bench_redeem.py`: one uvicorn worker running `inspraak serve "
+            note="`python bench/bench_redeem.py`: one uvicorn worker running `inspraak serve "
             "verifier`, embedded Valkey with `appendfsync always`, load from a minimal "
             "keep-alive HTTP/1.1 client in the same machine. healthz (HTTP + one store round "
             "trip) is the floor, measured before and after. Target (issue #4): >= 5,000/s, "
-            "p99 < 20 ms.\n\n"
-            "| date | redeem/s | p50 ms | p99 ms | replays/s | healthz/s | ratio "
+            "p99 < 20 ms.",
+            table_header="| date | redeem/s | p50 ms | p99 ms | replays/s | healthz/s | ratio "
             "| connections | load avg / cores |\n|---|---|---|---|---|---|---|---|---|",
         )
 
