@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,7 @@ from analysis.store import (
     statements_key,
     votes_stream_key,
 )
-from inspraak.clock import SYSTEM_CLOCK, Clock
+from inspraak.clock import SYSTEM_CLOCK, Clock, coarse_time
 from inspraak.settings import Settings
 from inspraak.store import Store, open_store
 
@@ -236,6 +237,9 @@ class AnalysisWorker:
             statement_texts=texts,
             include_participants=self._config.report_participants,
         )
+        # The day of the update only (coarse_time): no finer timestamp on this side.
+        updated = coarse_time(self._clock.now(), self._settings.timestamp_resolution_seconds)
+        report = json.dumps({**json.loads(report), "updated_at": updated.date().isoformat()})
         flat: list[str] = []
         for sid, priority in result.priorities.items():
             if sid in approved:

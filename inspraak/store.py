@@ -47,6 +47,9 @@ class EmbeddedStore:
             "bind": "127.0.0.1",
             "protected-mode": "yes",
             "loglevel": "warning",
+            # Small hashes in listpack encoding keep insertion order; the issuance ledger
+            # must not (docs/architecture.md, audit check issuer.ledger-order).
+            "hash-max-listpack-entries": "0",
             "logfile": "valkey.log",
         }
         config.update(extra_config or {})

@@ -33,6 +33,7 @@ def test_compose_has_every_service_and_durable_store() -> None:
     for store in ("valkey", "valkey-issuer"):
         command = " ".join(services[store]["command"])
         assert "--appendonly yes" in command and "--appendfsync always" in command
+    assert "--hash-max-listpack-entries 0" in " ".join(services["valkey-issuer"]["command"])
     for name in ("issuer", "verifier", "participation"):
         assert "healthcheck" in services[name]
     # Secrets are mounted, never written into the file.

@@ -98,6 +98,7 @@ def test_worker_reports_updates_and_rebuilds(settings, sync_store, redis_url) ->
             assert await worker.run_once() == [CID]
             report = json.loads(sync_store.get(report_key(CID)))
             assert report["n_votes"] == 60 * 14
+            assert report["updated_at"] == clock.now().date().isoformat()  # the day only
             assert [g["size"] for g in report["groups"]] == [30, 30]
             assert len(report["participants"]) == 60
             priorities = {

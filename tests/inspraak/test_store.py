@@ -12,6 +12,9 @@ def test_embedded_store_persists_with_aof_across_restart(tmp_path: Path) -> None
         client = connect(store.url)
         assert client.config_get("appendonly") == {"appendonly": "yes"}
         assert client.config_get("bind")["bind"].startswith("127.0.0.1")
+        # The ledger's order must not be insertion order (issuer.ledger-order).
+        client.hset("ledger", mapping={f"{i:064x}": 1 for i in range(3)})
+        assert client.object("encoding", "ledger") == b"hashtable"
         client.set("vote", "1")
         store.kill()  # no clean shutdown: only the AOF can bring it back
     assert (tmp_path / "aof").is_dir()
