@@ -21,6 +21,7 @@ __all__ = [
     "decode_opaque",
     "find_identifiers",
     "find_iso_datetimes",
+    "has_kvk_context",
     "is_bsn",
     "is_epoch_number",
     "is_keyed_hash",
@@ -36,7 +37,12 @@ IdentifierKind = Literal["bsn", "kvk", "email", "ipv4", "ipv6"]
 # Standalone digit runs: not glued to letters, digits or a decimal point.
 _NINE = re.compile(r"(?<![0-9A-Za-z.])\d{9}(?![0-9A-Za-z.])")
 _EIGHT = re.compile(r"(?<![0-9A-Za-z.])\d{8}(?![0-9A-Za-z.])")
-_KVK_CONTEXT = re.compile(r"kvk|kamer\s*van\s*koophandel|legalsubject|handelsregister", re.I)
+_KVK_CONTEXT = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:kvk(?:[-_ ]?(?:nr|nummer|number))?|kamer\s*van\s*koophandel|"
+    r"legalsubject\w*|handelsregister)(?![A-Za-z0-9_-])",
+    re.I,
+)
+"""A word naming a KvK number; not the letters k-v-k inside a random id."""
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![0-9A-Za-z.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])")
@@ -73,6 +79,11 @@ def _ipv6_spans(text: str) -> Iterator[tuple[int, int]]:
             if candidate.count(":") >= 2 and _public_ip(candidate):
                 yield start + offset, end
                 break
+
+
+def has_kvk_context(text: str) -> bool:
+    """Whether ``text`` names a KvK number (``kvk``, ``KvK-nummer``, ``LegalSubjectID``)."""
+    return _KVK_CONTEXT.search(text) is not None
 
 
 def find_identifiers(text: str, *, kvk_context: bool = False) -> Iterator[IdentifierKind]:

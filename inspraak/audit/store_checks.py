@@ -18,6 +18,7 @@ from typing import Any
 from inspraak.audit.detect import (
     find_identifiers,
     find_iso_datetimes,
+    has_kvk_context,
     is_epoch_number,
     is_keyed_hash,
     mask_identifiers,
@@ -73,7 +74,7 @@ def _is_free_text(entry: Entry, part: Part) -> bool:
 def _identifier_findings(
     snapshot: StoreSnapshot, entry: Entry, part: Part, *, check: str, text_check: str | None
 ) -> Iterator[Finding]:
-    kvk_context = "kvk" in entry.key.lower() or "kvk" in part.name.lower()
+    kvk_context = has_kvk_context(entry.key) or has_kvk_context(part.name)
     for scalar in part.scalars():
         kinds = sorted(set(find_identifiers(scalar, kvk_context=kvk_context)))
         if not kinds:
