@@ -13,13 +13,20 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import RequestLogMiddleware, route_id
+from inspraak.http import PROBLEM_RESPONSES, RequestLogMiddleware, route_id
+from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from participation.deps import require_organiser
 from participation.errors import install_error_handlers
-from participation.routes import admin, api
+from participation.routes import admin, api, pages
 from participation.sessions import SessionSigner, load_client_hash_secret, load_session_key
 from participation.state import build_services
+from participation.templating import (
+    ContentSecurityPolicy,
+    StaticAssets,
+    Templates,
+    content_security_policy,
+)
 from tokens import SYSTEM_RNG, Rng
 from verifier import KeySource, Redeemer, open_key_source
 
@@ -78,9 +85,21 @@ def create_app(
         version="1",
         lifespan=lifespan,
         generate_unique_id_function=route_id,
+        responses=PROBLEM_RESPONSES,
     )
     app.include_router(api.router, prefix="/api")
     app.include_router(admin.router, prefix="/api/admin", dependencies=[Depends(require_organiser)])
+    app.include_router(pages.router)
+    app.mount("/static", StaticAssets(), name="static")
+    app.state.templates = Templates()
     install_error_handlers(app)
+    pages.install_page_errors(app)
+    install_probes(app, service="participation")
+    app.add_middleware(
+        ContentSecurityPolicy,
+        policy=content_security_policy(
+            public_url=settings.public_url, issuer_url=settings.issuer_url
+        ),
+    )
     app.add_middleware(RequestLogMiddleware, service="participation")
     return app

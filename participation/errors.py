@@ -317,7 +317,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         error = _MethodNotAllowed()
     else:
         error = ParticipationError()
-    return problem(error, status)
+    response = problem(error, status)
+    # Keep the router's own headers: 405 carries Allow (RFC 9110 §15.5.6).
+    for name, value in (getattr(exc, "headers", None) or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
+from inspraak.metrics import note
 from participation.deps import (
     ClockDep,
     ConsultationDep,
@@ -125,6 +126,7 @@ async def next_statement(participant: ParticipantDep, services: ServicesDep) -> 
 async def vote(participant: ParticipantDep, body: VoteIn, services: ServicesDep) -> VoteResult:
     """Agree, disagree or pass; a new vote on the same statement replaces the old one."""
     outcome = await services.votes.vote(participant.cid, participant.pid, body.statement, body.vote)
+    note("vote")
     return VoteResult(statement=body.statement, vote=body.vote, changed=outcome.changed)
 
 
