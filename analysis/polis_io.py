@@ -66,6 +66,9 @@ def load_votes_csv(path: Path) -> VoteMatrix:
         lowered = [h.strip().lower() for h in header]
         t = next((lowered.index(n) for n in _TIME_COLUMNS if n in lowered), None)
         rows = [row for row in reader if row]
+    width = max(p, s, v, -1 if t is None else t)
+    if any(len(row) <= width for row in rows):
+        raise ValueError(f"{path}: a row has fewer columns than the header")
     participants = np.array([row[p] for row in rows], dtype=object)
     try:
         statements = np.array([int(row[s]) for row in rows], dtype=np.int64)
@@ -73,7 +76,7 @@ def load_votes_csv(path: Path) -> VoteMatrix:
         if t is not None:
             order = np.argsort(np.array([float(row[t]) for row in rows]), kind="stable")
             participants, statements, votes = participants[order], statements[order], votes[order]
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:  # OverflowError: int(float("inf"))
         raise ValueError(f"{path}: {error}") from error
     return build_vote_matrix(participants, statements, votes)
 
@@ -86,7 +89,9 @@ def _read_dicts(path: Path) -> list[dict[str, str]]:
 def _from_participant_rows(path: Path) -> tuple[VoteMatrix, dict[str, int | None]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader)
+        header = next(reader, None)
+        if header is None:
+            raise ValueError(f"{path}: empty file")
         first_comment = header.index("n-disagree") + 1
         group_col = header.index("group-id")
         comment_ids = np.array([int(h) for h in header[first_comment:]], dtype=np.int64)
@@ -95,13 +100,20 @@ def _from_participant_rows(path: Path) -> tuple[VoteMatrix, dict[str, int | None
         values: list[NDArray[np.int64]] = []
         groups: dict[str, int | None] = {}
         for row in reader:
+            if not row:
+                continue
+            if len(row) <= group_col or len(row) > len(header):
+                raise ValueError(f"{path}: a row does not match the header")
             pid = row[0]
             groups[pid] = int(row[group_col]) if row[group_col].strip() else None
             cells = row[first_comment:]
             voted = [i for i, cell in enumerate(cells) if cell.strip()]
             participants.extend([pid] * len(voted))
             statements.append(comment_ids[voted])
-            values.append(np.array([int(float(cells[i])) for i in voted], dtype=np.int64))
+            try:
+                values.append(np.array([int(float(cells[i])) for i in voted], dtype=np.int64))
+            except OverflowError as error:
+                raise ValueError(f"{path}: {error}") from error
     matrix = build_vote_matrix(
         np.array(participants, dtype=object),
         np.concatenate(statements) if statements else np.zeros(0, np.int64),
@@ -121,6 +133,14 @@ def load_polis_export(path: Path) -> PolisExport:
         raise FileNotFoundError(path)
     if path.is_file():
         return PolisExport(votes=load_votes_csv(path))
+    try:
+        return _load_folder(path)
+    except (KeyError, AttributeError, TypeError, IndexError, OverflowError) as error:
+        # A file of the folder does not have the columns or values the export format has.
+        raise ValueError(f"{path}: malformed export ({type(error).__name__}: {error})") from error
+
+
+def _load_folder(path: Path) -> PolisExport:
     groups: dict[str, int | None] = {}
     participants_votes = path / "participants-votes.csv"
     if (path / "votes.csv").exists():

@@ -14,9 +14,37 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["RequestLogMiddleware", "route_id", "route_template"]
+__all__ = ["PROBLEM_RESPONSES", "RequestLogMiddleware", "route_id", "route_template"]
 
 log = structlog.get_logger("inspraak.request")
+
+_ANY_OBJECT: dict[str, Any] = {"schema": {"type": "object"}}
+_PROBLEM_DOC: dict[str, Any] = {
+    # APIs answer RFC 9457 problems; browser-facing routes (SAML, pages) an HTML page;
+    # FastAPI's own validation errors (services without a handler) plain JSON.
+    "content": {
+        "application/problem+json": _ANY_OBJECT,
+        "application/json": _ANY_OBJECT,
+        "text/html": {"schema": {"type": "string"}},
+    }
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {**_PROBLEM_DOC, "description": description}
+    for status, description in {
+        400: "Malformed request (RFC 9457 problem).",
+        401: "Authentication missing or refused.",
+        403: "Not allowed.",
+        404: "Unknown consultation or resource.",
+        409: "Conflicts with the current state.",
+        410: "Closed.",
+        413: "Request too large.",
+        415: "Unsupported media type.",
+        422: "Invalid input.",
+        429: "Rate limited (Retry-After).",
+        503: "Store or dependency unavailable (Retry-After).",
+    }.items()
+}
+"""The error answers every service may give, documented once for every router's OpenAPI."""
 
 
 def route_id(route: APIRoute) -> str:

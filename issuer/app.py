@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import RequestLogMiddleware, route_id
+from inspraak.http import PROBLEM_RESPONSES, RequestLogMiddleware, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from issuer.cors import IssuerCORSMiddleware
@@ -107,6 +107,7 @@ def create_app(
         title="Inspraak token issuer",
         lifespan=lifespan,
         generate_unique_id_function=route_id,
+        responses=PROBLEM_RESPONSES,
         docs_url="/docs" if settings.dev_mode else None,
         redoc_url=None,
     )

@@ -24,7 +24,9 @@ def panel_hashes(text: str, *, scheme: Scheme, pepper: bytes) -> set[str]:
     valid = is_valid_bsn if scheme == "digid" else is_valid_kvk
     hashes: set[str] = set()
     bad_lines: list[int] = []
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    # newline="": the csv module handles \r, \r\n and \n itself (a bare \r from an old
+    # spreadsheet otherwise raises csv.Error, which would be a 500).
+    for line_no, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
         cell = row[0].strip().lstrip("\ufeff") if row else ""
         if not cell or (line_no == 1 and not cell.isdigit()):
             continue  # blank line, or a header such as "bsn"

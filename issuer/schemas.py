@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from issuer.policy import Policy
 
@@ -42,6 +42,14 @@ class RotateIn(BaseModel):
 
     not_before: date | None = None
     """First day the new key signs; default today."""
+
+    @field_validator("not_before", mode="before")
+    @classmethod
+    def _iso_day(cls, value: Any) -> Any:
+        # Lax pydantic would read a number as a Unix time; the schema says an ISO day.
+        if value is not None and not isinstance(value, str | date):
+            raise ValueError("not_before must be a day, YYYY-MM-DD")
+        return value
 
 
 class PanelOut(BaseModel):

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import RequestLogMiddleware, route_id
+from inspraak.http import PROBLEM_RESPONSES, RequestLogMiddleware, route_id
+from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from verifier import routes
 from verifier.auth import install_error_handlers
@@ -49,9 +50,11 @@ def create_app(
         version="1",
         lifespan=lifespan,
         generate_unique_id_function=route_id,
+        responses=PROBLEM_RESPONSES,
     )
     app.include_router(routes.router)
     install_error_handlers(app)
+    install_probes(app, service="verifier", with_healthz=False)
     app.add_middleware(RequestLogMiddleware, service="verifier")
     return app
 

@@ -93,6 +93,9 @@ class KeysUnavailable(VerifierUnavailable):
     reason = "keys_unavailable"
 
 
+RETRY_AFTER_SECONDS = 5
+"""Retry-After on 503: the store or the issuer is expected back within seconds."""
+
 _REFUSED = {
     "status": 401,
     "title": "Toegangsbewijs niet geaccepteerd / Access token not accepted",
@@ -138,5 +141,7 @@ class ProblemResponse(HTTPException):
     :func:`verifier.install_error_handlers`, and as ``{"detail": problem}`` without it."""
 
     def __init__(self, problem: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        if int(problem["status"]) == 503:  # RFC 9110 §10.2.3: tell clients when to retry
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
         super().__init__(status_code=int(problem["status"]), detail=problem, headers=headers)
         self.problem = problem

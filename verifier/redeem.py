@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from inspraak.metrics import note
 from tokens import (
     TOKEN_TYPE_BLIND_RSA,
     ChallengeMismatch,
@@ -108,8 +109,11 @@ class Redeemer:
             redemption = await self._redeem(cid, token, challenge, closes_at)
         except VerifierError as exc:
             log.info("token_refused", cid=cid, reason=exc.reason)
+            if isinstance(exc, AlreadySpent):
+                note("double_spend")
             raise
         log.info("token_redeemed", cid=cid)
+        note("token_redeemed")
         return redemption
 
     async def _redeem(
