@@ -16,6 +16,8 @@ __all__ = [
     "EligibilityEntryOut",
     "EligibilityOut",
     "KeyOut",
+    "LoginOptionOut",
+    "LoginOptionsOut",
     "PanelOut",
     "RotateIn",
 ]
@@ -87,3 +89,14 @@ class EligibilityOut(BaseModel):
     scheme: str
     level: str
     consultations: list[EligibilityEntryOut]
+
+
+class LoginOptionOut(BaseModel):
+    scheme: str
+    min_level: str
+
+
+class LoginOptionsOut(BaseModel):
+    """The public part of a policy: what a login page may offer."""
+
+    schemes: list[LoginOptionOut]

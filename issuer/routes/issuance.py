@@ -20,7 +20,14 @@ from issuer.errors import (
     status_of,
 )
 from issuer.policy import BrpFacts
-from issuer.schemas import BatchItemIn, BatchItemOut, EligibilityEntryOut, EligibilityOut
+from issuer.schemas import (
+    BatchItemIn,
+    BatchItemOut,
+    EligibilityEntryOut,
+    EligibilityOut,
+    LoginOptionOut,
+    LoginOptionsOut,
+)
 from issuer.session import IssuerSession, write_session
 
 __all__ = [
@@ -91,6 +98,18 @@ async def issuer_directory(cid: str, request: Request, issuance: IssuanceDep) ->
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=DIRECTORY_MEDIA_TYPE, headers=headers)
+
+
+@router.get("/c/{cid}/login-options", responses={404: _PROBLEMS[404]})
+async def login_options(cid: str, issuance: IssuanceDep) -> LoginOptionsOut:
+    """Public: which login schemes (and minimum levels) this consultation accepts."""
+    policy = (await issuance.load(cid, None)).policy
+    return LoginOptionsOut(
+        schemes=[
+            LoginOptionOut(scheme=scheme, min_level=policy.min_level[scheme])
+            for scheme in policy.schemes
+        ]
+    )
 
 
 @router.post(

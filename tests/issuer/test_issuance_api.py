@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -230,3 +231,17 @@ def test_store_failure_is_503_with_retry_after(issuer: Issuer, valkey: object) -
     assert response.json()["code"] == "unavailable"
     # Nothing was recorded: the person still gets their token afterwards.
     issuer.obtain_token("klimaat")
+
+
+def test_login_options_are_public_and_follow_the_policy(issuer: Any) -> None:
+    issuer.put_policy("opties", schemes=["digid", "eherkenning"],
+                      min_level={"digid": "substantieel", "eherkenning": "loa3"})  # fmt: skip
+    answer = issuer.client.get("/c/opties/login-options")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "schemes": [
+            {"scheme": "digid", "min_level": "substantieel"},
+            {"scheme": "eherkenning", "min_level": "loa3"},
+        ]
+    }
+    assert issuer.client.get("/c/onbekend/login-options").status_code == 404

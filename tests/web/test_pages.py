@@ -15,7 +15,7 @@ import pytest
 from inspraak.clock import SYSTEM_CLOCK
 from participation.routes.pages import ERROR_PAGES
 from tests.web.a11y import Checker, login_with_dev_digid
-from tests.web.conftest import SAMPLE_CONSULTATION, Site
+from tests.web.conftest import SAMPLE_CONSULTATION, SECOND, Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web")]
 
@@ -71,6 +71,19 @@ def test_error_and_closed_pages_are_plain_and_accessible(site: Site, browser: An
     checker.page(page, f"/c/{CLOSED}/report", "no-report", screenshot=False)
     context.close()
     assert not checker.violations, "\n".join(checker.violations)
+
+
+def test_only_the_login_schemes_the_policy_accepts_are_offered(site: Site, browser: Any) -> None:
+    context = browser.new_context(base_url=site.origin)
+    page = context.new_page()
+    page.goto(f"/c/{SAMPLE_CONSULTATION}")  # DigiD and eHerkenning
+    page.wait_for_load_state("networkidle")
+    assert page.is_visible("#login-digid") and page.is_visible("#login-eherkenning")
+    page.goto(f"/c/{SECOND}")  # DigiD only
+    page.wait_for_function("document.getElementById('login-eherkenning').hidden")
+    assert page.is_visible("#login-digid")
+    assert not page.is_visible("#login-eherkenning")
+    context.close()
 
 
 def test_digid_cancelled_leads_back(site: Site, browser: Any) -> None:

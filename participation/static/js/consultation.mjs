@@ -222,7 +222,24 @@ function enhanceVoting(section) {
   });
 }
 
+/** Offer only the login schemes the consultation's policy accepts (the issuer says). */
+async function showLoginOptions(section) {
+  const url = `${section.dataset.issuerUrl}/c/${encodeURIComponent(section.dataset.cid)}/login-options`;
+  const response = await fetch(url, { credentials: "omit" });
+  if (!response.ok) return; // keep every option: the issuer explains a refusal itself
+  const { schemes } = await response.json();
+  const allowed = new Set(schemes.map((option) => option.scheme));
+  const rows = { digid: "login-digid-row", eherkenning: "login-eherkenning" };
+  for (const [scheme, id] of Object.entries(rows)) {
+    const row = document.getElementById(id);
+    if (row) row.hidden = !allowed.has(scheme);
+  }
+}
+
 const joinSection = document.getElementById("join");
-if (joinSection) startJoining(joinSection);
+if (joinSection) {
+  showLoginOptions(joinSection).catch(() => {});
+  startJoining(joinSection);
+}
 const voteSection = document.getElementById("stelling");
 if (voteSection) enhanceVoting(voteSection);
