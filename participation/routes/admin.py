@@ -23,10 +23,10 @@ from participation.schemas import (
     SeedResult,
     StatementAdmin,
 )
-from participation.services import Consultation, render_markdown
+from participation.services import Consultation, Organiser, render_markdown
 from participation.state import Services
 
-__all__ = ["router"]
+__all__ = ["export_download", "router"]
 
 router = APIRouter(tags=["admin"])
 
@@ -194,6 +194,13 @@ async def export_zip(
     consultation: ConsultationDep, organiser: OrganiserDep, services: ServicesDep
 ) -> Response:
     """All four files of the Polis-format export in one zip archive."""
+    return await export_download(consultation, organiser, services)
+
+
+async def export_download(
+    consultation: Consultation, organiser: Organiser, services: Services
+) -> Response:
+    """The export zip as a download, for the organiser who owns the consultation."""
     organiser.require_role("organiser")
     organiser.require_owner(consultation)
     export = await services.exports.export(consultation)

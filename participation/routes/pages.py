@@ -37,6 +37,7 @@ from participation.errors import (
     UnknownConsultation,
     WrongOrganisation,
 )
+from participation.routes.admin import export_download
 from participation.routes.api import summary_of
 from participation.schemas import ConsultationCreate, ConsultationUpdate, VoteChoice
 from participation.services import Consultation, Organiser, render_markdown
@@ -564,17 +565,7 @@ async def organiser_export(
     organiser = await _organiser(request, services)
     if organiser is None:
         return _to_login()
-    organiser.require_role("organiser")
-    organiser.require_owner(consultation)
-    export = await services.exports.export(consultation)
-    return Response(
-        export.zip_bytes(),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="{consultation.id}-polis-export.zip"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return await export_download(consultation, organiser, services)
 
 
 # --- errors on pages ------------------------------------------------------------------
