@@ -50,6 +50,8 @@ def test_all_services_are_mounted_on_one_origin(settings: Settings) -> None:
         assert client.get("/issuer/saml/digid/metadata").status_code == 200
         report = client.get(f"/api/c/{SAMPLE_CONSULTATION}/report")
         assert report.status_code == 200
+        page = client.get(f"/c/{SAMPLE_CONSULTATION}/report")
+        assert "Laatst bijgewerkt:" in page.text  # the report's update day, nothing finer
         assert client.post("/verifier/redeem", json={}).status_code in {401, 422}
 
 
