@@ -296,6 +296,16 @@ async def _store_error(_request: Request, exc: Exception) -> Response:
     return problem(StoreUnavailable(), 503)
 
 
+STORE_REFUSALS = ("NOREPLICAS", "MISCONF", "OOM", "READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN")
+"""Error replies with which a store refuses writes for now: answered 503, not 500."""
+
+
+async def _store_reply_error(request: Request, exc: Exception) -> Response:
+    if str(exc).upper().startswith(STORE_REFUSALS):
+        return await _store_error(request, exc)
+    raise exc
+
+
 class _NotFound(ParticipationError):
     code = "not_found"
     nl = "Deze pagina of dit adres bestaat niet."
@@ -334,3 +344,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(redis.exceptions.BusyLoadingError, _store_error)
     app.add_exception_handler(redis.exceptions.ReadOnlyError, _store_error)
     app.add_exception_handler(redis.exceptions.ClusterDownError, _store_error)
+    app.add_exception_handler(redis.exceptions.ResponseError, _store_reply_error)

@@ -6,6 +6,7 @@ Lua script from ``participation/lua/``, every key comes from ``participation/sto
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import nh3
 import structlog
 from markdown_it import MarkdownIt
+from redis.exceptions import RedisError
 
 from inspraak.clock import Clock, coarse_time
 from inspraak.store import Store
@@ -688,8 +690,11 @@ class ParticipantService:
         await self._store.hset(
             participant_key(cid, pid), mapping={"joined_day": day.date().isoformat()}
         )
-        log.info("participant_joined", cid=cid)
         return pid
+
+    async def discard(self, cid: str, pid: str) -> None:
+        """Remove a participant record whose join did not complete (no votes, no session)."""
+        await self._store.delete(participant_key(cid, pid))
 
 
 class ReportService:
@@ -844,8 +849,10 @@ class JoinService:
     """Join: spend a Privacy Pass token once, then hand out a session for a fresh random id.
 
     Order: consultation open, a PrivateToken presented (else the RFC 9577 challenge), join
-    limit per client, redemption (the verifier spends the token atomically), participant
-    record, session. Nothing of the token is kept here.
+    limit per client, participant record, redemption (the verifier spends the token
+    atomically), session. The record comes first so that a failure between the two writes
+    leaves at most an unused record (removed when the spend is refused), never a spent token
+    without a participant. Nothing of the token is kept here.
     """
 
     def __init__(
@@ -898,21 +905,28 @@ class JoinService:
             )
         try:
             token = parse_authorization(authorization)
+        except DecodeError:
+            log.info("join_refused", cid=consultation.id, reason="malformed")
+            raise TokenRefused(await self.www_authenticate(consultation)) from None
+        pid = await self._participants.create(consultation.id)
+        try:
             await self._redeemer.redeem(
                 consultation.id,
                 token,
                 challenge=self.challenge(consultation),
                 closes_at=consultation.closes,
             )
-        except (DecodeError, RedemptionError) as exc:
-            log.info(
-                "join_refused", cid=consultation.id, reason=getattr(exc, "reason", "malformed")
-            )
-            raise TokenRefused(await self.www_authenticate(consultation)) from None
-        except VerifierClosed:
-            raise ConsultationClosed() from None
-        except VerifierUnavailable as exc:
-            raise StoreUnavailable() from exc
-        pid = await self._participants.create(consultation.id)
+        except BaseException as exc:
+            with contextlib.suppress(RedisError):
+                await self._participants.discard(consultation.id, pid)
+            if isinstance(exc, RedemptionError):
+                log.info("join_refused", cid=consultation.id, reason=exc.reason)
+                raise TokenRefused(await self.www_authenticate(consultation)) from None
+            if isinstance(exc, VerifierClosed):
+                raise ConsultationClosed() from None
+            if isinstance(exc, VerifierUnavailable):
+                raise StoreUnavailable() from exc
+            raise
+        log.info("participant_joined", cid=consultation.id)
         session = self._signer.issue(consultation.id, pid, expires=consultation.closes)
         return Joined(pid=pid, session=session, expires=consultation.closes)

@@ -73,6 +73,26 @@ def test_a_token_is_accepted_once(world: World) -> None:
     assert again.status_code == 401
     assert again.json()["code"] == "token_refused"
     assert again.headers["www-authenticate"].startswith("PrivateToken ")
+    # The refused join left no participant record behind: exactly one participant.
+    assert len(list(world.store.scan_iter(match="{c:stadspark}:participant:*"))) == 1
+
+
+def test_a_store_refusing_writes_leaves_no_half_join(world: World) -> None:
+    world.create("stadspark")
+    token = world.token("stadspark")
+    # The real store refuses every write (NOREPLICAS): 503, no record, token not spent.
+    world.store.config_set("min-replicas-to-write", 1)
+    try:
+        failed = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+    finally:
+        world.store.config_set("min-replicas-to-write", 0)
+    assert failed.status_code == 503
+    assert failed.headers["retry-after"]
+    assert list(world.store.scan_iter(match="{c:stadspark}:participant:*")) == []
+    assert world.store.scard("{c:stadspark}:spent") == 0
+    # The same token still joins once the store is back.
+    ok = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+    assert ok.status_code == 200
 
 
 def test_token_for_another_consultation_is_refused(world: World) -> None:
