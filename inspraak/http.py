@@ -81,11 +81,22 @@ def _route_template(scope: Scope) -> str:
 
 
 class RequestLogMiddleware:
-    """Pure ASGI middleware: one ``request`` event per HTTP request, without identifiers."""
+    """Pure ASGI middleware: one ``request`` event per HTTP request, without identifiers.
+
+    Subclasses add to the same single pass over a request through :meth:`started` and
+    :meth:`finished` (``inspraak.metrics.MetricsMiddleware`` counts and times requests).
+    """
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
         self.app = app
         self.service = service
+
+    def started(self) -> Any:
+        """Called before the app runs; what it returns is handed to :meth:`finished`."""
+        return None
+
+    def finished(self, state: Any, *, method: str, route: str, status: int, seconds: float) -> None:
+        """Called once the response is done (or failed)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,6 +104,7 @@ class RequestLogMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        state = self.started()
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
@@ -103,11 +115,16 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            fields: dict[str, Any] = {
-                "service": self.service,
-                "method": scope["method"],
-                "route": scope.get("root_path", "") + _route_template(scope),
-                "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            }
-            log.info("request", **fields)
+            seconds = time.perf_counter() - started
+            route = scope.get("root_path", "") + _route_template(scope)
+            log.info(
+                "request",
+                service=self.service,
+                method=scope["method"],
+                route=route,
+                status=status,
+                ms=round(seconds * 1000, 1),
+            )
+            self.finished(
+                state, method=scope["method"], route=route, status=status, seconds=seconds
+            )

@@ -18,18 +18,17 @@ answers PING; else 503 with Retry-After) and ``GET /metrics``.
 from __future__ import annotations
 
 import bisect
-import time
 from collections import Counter
 from collections.abc import Iterable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, Final
 
 import redis.exceptions
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
-from inspraak.http import route_template
+from inspraak.http import RequestLogMiddleware
 
 __all__ = [
     "EVENTS",
@@ -146,45 +145,40 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-class MetricsMiddleware:
-    """Pure ASGI middleware: time every HTTP request and count the events it noted."""
+class MetricsMiddleware(RequestLogMiddleware):
+    """The request log plus metrics: times every request and counts the events it noted."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, *, service: str, metrics: Metrics) -> None:
+        super().__init__(app, service=service)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
+    def started(self) -> tuple[list[str], Token[list[str] | None]]:
         noted: list[str] = []
-        token = _noted.set(noted)
+        return noted, _noted.set(noted)
 
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_record)
-        finally:
-            _noted.reset(token)
-            route = scope.get("root_path", "") + route_template(scope)
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
-            if 200 <= status < 300:
-                self.metrics.count(noted)
-            else:
-                # A refused request counts only what it refused (a double spend), never a
-                # token or vote that a later failure in the same request undid.
-                self.metrics.count(e for e in noted if e == "double_spend")
+    def finished(
+        self,
+        state: tuple[list[str], Token[list[str] | None]],
+        *,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+    ) -> None:
+        noted, token = state
+        _noted.reset(token)
+        self.metrics.observe(method, route, status, seconds)
+        if 200 <= status < 300:
+            self.metrics.count(noted)
+        else:
+            # A refused request counts only what it refused (a double spend), never a
+            # token or vote that a later failure in the same request undid.
+            self.metrics.count(e for e in noted if e == "double_spend")
 
 
 def install_probes(app: FastAPI, *, service: str, with_healthz: bool = True) -> Metrics:
     """Add ``/healthz`` (unless the app has its own), ``/readyz``, ``/metrics`` and the
-    metrics middleware to ``app``; the store is ``request.state.store`` (from the lifespan).
+    request log with metrics to ``app``; the store is ``request.state.store`` (lifespan).
     """
     metrics = Metrics(service)
     router = APIRouter(tags=["probes"])
@@ -220,6 +214,6 @@ def install_probes(app: FastAPI, *, service: str, with_healthz: bool = True) -> 
         )
 
     app.include_router(router)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(MetricsMiddleware, service=service, metrics=metrics)
     app.state.metrics = metrics
     return metrics

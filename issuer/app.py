@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import PROBLEM_RESPONSES, RequestLogMiddleware, route_id
+from inspraak.http import PROBLEM_RESPONSES, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from issuer.cors import IssuerCORSMiddleware
@@ -119,7 +119,6 @@ def create_app(
     install_error_handlers(app)
     install_probes(app, service="issuer")
     app.add_middleware(IssuerCORSMiddleware, allowed_origins=settings.issuer.allowed_origins)
-    app.add_middleware(RequestLogMiddleware, service="issuer")
     return app
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import PROBLEM_RESPONSES, RequestLogMiddleware, route_id
+from inspraak.http import PROBLEM_RESPONSES, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from participation.deps import require_organiser
@@ -101,5 +101,4 @@ def create_app(
             public_url=settings.public_url, issuer_url=settings.issuer_url
         ),
     )
-    app.add_middleware(RequestLogMiddleware, service="participation")
     return app

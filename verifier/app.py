@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import PROBLEM_RESPONSES, RequestLogMiddleware, route_id
+from inspraak.http import PROBLEM_RESPONSES, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from verifier import routes
@@ -55,7 +55,6 @@ def create_app(
     app.include_router(routes.router)
     install_error_handlers(app)
     install_probes(app, service="verifier", with_healthz=False)
-    app.add_middleware(RequestLogMiddleware, service="verifier")
     return app
 
 
