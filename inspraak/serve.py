@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import uvicorn
@@ -22,7 +22,7 @@ from inspraak.clock import SYSTEM_CLOCK, Clock
 from inspraak.logging import configure_logging
 from inspraak.settings import Settings, publish_for_workers, settings_for_worker
 
-__all__ = ["app_for_worker", "build_all", "build_app", "serve_service"]
+__all__ = ["app_for_worker", "build_all", "build_app", "mount_services", "serve_service"]
 
 
 def build_app(settings: Settings, service: str, *, clock: Clock = SYSTEM_CLOCK) -> ASGIApp:
@@ -65,7 +65,31 @@ def build_all(
 
         mounts.append(("/idp", devidp.create_app(settings, clock=clock)))
     mounts.append(("", participation.create_app(settings, clock=clock)))
-    paths = [path for path, _sub in mounts]
+
+    @asynccontextmanager
+    async def analysis_worker() -> AsyncIterator[None]:
+        from analysis.worker import run_worker_async
+
+        worker = asyncio.create_task(run_worker_async(settings, clock=clock))
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    return mount_services(mounts, beside=analysis_worker if with_worker else None)
+
+
+def mount_services(
+    mounts: Sequence[tuple[str, Any]],
+    *,
+    beside: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+) -> Starlette:
+    """Mount service apps on one origin; each runs its own lifespan and keeps its state.
+
+    ``beside`` is run for as long as the services are up (the analysis worker).
+    """
     shims = [_OwnLifespanState(sub) for _path, sub in mounts]
 
     @asynccontextmanager
@@ -74,21 +98,12 @@ def build_all(
             for shim in shims:
                 state = await stack.enter_async_context(shim.app.router.lifespan_context(shim.app))
                 shim.state = dict(state or {})
-            worker: asyncio.Task[None] | None = None
-            if with_worker:
-                from analysis.worker import run_worker_async
-
-                worker = asyncio.create_task(run_worker_async(settings, clock=clock))
-            try:
-                yield
-            finally:
-                if worker is not None:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
+            if beside is not None:
+                await stack.enter_async_context(beside())
+            yield
 
     return Starlette(
-        routes=[Mount(path, app=shim) for path, shim in zip(paths, shims, strict=True)],
+        routes=[Mount(path, app=shim) for (path, _sub), shim in zip(mounts, shims, strict=True)],
         lifespan=lifespan,
     )
 

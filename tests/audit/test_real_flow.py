@@ -11,8 +11,7 @@ pairing strategy beats chance; the negative twin shares one server under Valkey'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +23,6 @@ import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 import issuer
 import tokens
@@ -38,6 +36,7 @@ from inspraak.audit import (
     world_from_snapshots,
 )
 from inspraak.clock import FixedClock
+from inspraak.serve import mount_services
 from inspraak.settings import Settings
 from inspraak.store import open_store
 from issuer import devidp
@@ -56,21 +55,12 @@ pytestmark = pytest.mark.slow
 
 
 def _issuer_site(settings: Settings, clock: FixedClock) -> Starlette:
-    mounts: list[tuple[str, Any]] = [
-        ("/issuer", issuer.create_app(settings, clock=clock)),
-        ("/idp", devidp.create_app(settings, clock=clock)),
-    ]
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        state: dict[str, Any] = {}
-        async with AsyncExitStack() as stack:
-            for _path, sub in mounts:
-                entered = await stack.enter_async_context(sub.router.lifespan_context(sub))
-                state.update(entered or {})
-            yield state
-
-    return Starlette(routes=[Mount(p, app=a) for p, a in mounts], lifespan=lifespan)
+    return mount_services(
+        [
+            ("/issuer", issuer.create_app(settings, clock=clock)),
+            ("/idp", devidp.create_app(settings, clock=clock)),
+        ]
+    )
 
 
 @pytest.fixture(params=["own-server", "default-config-shared-server"])

@@ -11,21 +11,19 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 import issuer
 import tokens
 from inspraak.clock import FixedClock
+from inspraak.serve import mount_services
 from inspraak.settings import Settings
 from issuer import devidp
 from issuer.session import COOKIE_NAME
@@ -41,22 +39,12 @@ pytestmark = pytest.mark.node
 
 
 def _site(settings: Settings, clock: FixedClock) -> Starlette:
-    mounts: list[tuple[str, Any]] = [
-        ("/issuer", issuer.create_app(settings, clock=clock)),
-        ("/idp", devidp.create_app(settings, clock=clock)),
-    ]
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        state: dict[str, Any] = {}
-        async with AsyncExitStack() as stack:
-            for _path, sub in mounts:
-                state.update(
-                    await stack.enter_async_context(sub.router.lifespan_context(sub)) or {}
-                )
-            yield state
-
-    return Starlette(routes=[Mount(path, app=sub) for path, sub in mounts], lifespan=lifespan)
+    return mount_services(
+        [
+            ("/issuer", issuer.create_app(settings, clock=clock)),
+            ("/idp", devidp.create_app(settings, clock=clock)),
+        ]
+    )
 
 
 @pytest.fixture

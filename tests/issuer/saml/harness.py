@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,9 +21,9 @@ import uvicorn
 from fastapi import FastAPI
 from lxml import html
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from inspraak.clock import FixedClock
+from inspraak.serve import mount_services
 from inspraak.settings import Settings
 from inspraak.store import open_store
 from issuer import devidp
@@ -93,17 +93,7 @@ def build_site(settings: Settings, clock: FixedClock, *, with_idp: bool = True) 
     mounts: list[tuple[str, Any]] = [("/issuer", build_issuer(settings, clock))]
     if with_idp:
         mounts.append(("/idp", devidp.create_app(settings, clock=clock)))
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        state: dict[str, Any] = {}
-        async with AsyncExitStack() as stack:
-            for _path, sub in mounts:
-                sub_state = await stack.enter_async_context(sub.router.lifespan_context(sub))
-                state.update(sub_state or {})
-            yield state
-
-    return Starlette(routes=[Mount(path, app=sub) for path, sub in mounts], lifespan=lifespan)
+    return mount_services(mounts)
 
 
 def form_fields(page: str, form_index: int = 0) -> tuple[str, dict[str, str]]:
