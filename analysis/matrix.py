@@ -77,6 +77,26 @@ def _natural_order(labels: NDArray[Any]) -> NDArray[np.intp]:
     return np.argsort(numeric, kind="stable")
 
 
+def _unique_objects(array: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """``np.unique(array, return_inverse=True)`` for ids as Python objects (CSV text).
+
+    A dict numbers the ids in one pass and only the distinct ones are sorted: sorting
+    every vote's id as an object is several times slower.
+    """
+    code: dict[Any, int] = {}
+    codes = np.fromiter(
+        (code.setdefault(x, len(code)) for x in array.ravel().tolist()),
+        dtype=np.int64,
+        count=array.size,
+    )
+    seen = np.empty(len(code), dtype=object)
+    seen[:] = list(code)
+    order = np.argsort(seen, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return seen[order], rank[codes]
+
+
 def _factorize(labels: ArrayLike) -> tuple[NDArray[Any], NDArray[np.int64]]:
     array = np.asarray(labels)
     if array.dtype.kind in "iu" and array.size:
@@ -87,7 +107,10 @@ def _factorize(labels: ArrayLike) -> tuple[NDArray[Any], NDArray[np.int64]]:
             present[array - low] = True
             rank = np.cumsum(present) - 1
             return np.flatnonzero(present) + low, rank[array - low].astype(np.int64)
-    uniques, inverse = np.unique(array, return_inverse=True)
+    if array.dtype == object:
+        uniques, inverse = _unique_objects(array)
+    else:
+        uniques, inverse = np.unique(array, return_inverse=True)
     order = _natural_order(uniques)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
@@ -178,20 +201,21 @@ def build_vote_matrix(
 
 def drop_statements(matrix: VoteMatrix, statement_ids: ArrayLike) -> VoteMatrix:
     """The matrix without the given statements' columns (moderated out, meta)."""
-    drop = np.isin(matrix.statement_ids, np.asarray(statement_ids, dtype=np.int64))
-    if not drop.any():
+    keep = ~np.isin(matrix.statement_ids, np.asarray(statement_ids, dtype=np.int64))
+    if keep.all():
         return matrix
-    keep = np.flatnonzero(~drop)
-    remap = np.full(matrix.n_statements, -1, dtype=np.int64)
-    remap[keep] = np.arange(len(keep))
     csr = matrix.votes
-    kept = remap[csr.indices] >= 0
-    rows = np.repeat(np.arange(matrix.n_participants), np.diff(csr.indptr))[kept]
-    indptr = np.zeros(matrix.n_participants + 1, dtype=csr.indptr.dtype)
-    np.cumsum(np.bincount(rows, minlength=matrix.n_participants), out=indptr[1:])
+    # Positions of the votes kept; ``take`` and ``searchsorted`` are several times faster
+    # than boolean masks and a cumulative sum over every vote.
+    kept = np.flatnonzero(keep.take(csr.indices))
+    column = (np.cumsum(keep) - 1).astype(csr.indices.dtype)
     votes = sp.csr_array(
-        (csr.data[kept], remap[csr.indices[kept]].astype(csr.indices.dtype), indptr),
-        shape=(matrix.n_participants, len(keep)),
+        (
+            csr.data.take(kept),
+            column.take(csr.indices.take(kept)),
+            np.searchsorted(kept, csr.indptr).astype(csr.indptr.dtype),
+        ),
+        shape=(matrix.n_participants, int(keep.sum())),
     )
     votes.has_sorted_indices = True
     return VoteMatrix(

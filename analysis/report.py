@@ -18,7 +18,7 @@ import numpy as np
 from analysis.pipeline import AnalysisResult
 from analysis.stats import ConsensusStatement, RepresentativeStatement
 
-__all__ = ["REPORT_VERSION", "build_report", "report_to_json"]
+__all__ = ["REPORT_VERSION", "build_report", "dump_report", "report_to_json"]
 
 REPORT_VERSION = 1
 
@@ -109,20 +109,30 @@ def build_report(
         "priorities": {str(s): _num(v, 6) for s, v in result.priorities.items()},
     }
     if include_participants:
-        labels = result.labels
-        projections = result.pca.projections
-        report["participants"] = {
-            str(pid): (public_id.get(int(g)) if g >= 0 else None)
-            for pid, g in zip(result.votes.participant_ids, labels, strict=True)
-        }
+        # One row per participant: plain Python lists, not numpy scalars, in the loops.
+        pids = [str(pid) for pid in result.votes.participant_ids.tolist()]
+        report["participants"] = dict(
+            zip(
+                pids,
+                [public_id.get(g) if g >= 0 else None for g in result.labels.tolist()],
+                strict=True,
+            )
+        )
+        xy = result.pca.projections[:, :2]
+        finite: list[bool] = np.all(np.isfinite(xy), axis=1).tolist()
         report["projections"] = {
-            str(pid): [_num(x) for x in projections[i, :2]]
-            for i, pid in enumerate(result.votes.participant_ids)
-            if np.isfinite(projections[i, :2]).all()
+            pid: [round(x, 4) for x in row]
+            for pid, row, ok in zip(pids, xy.tolist(), finite, strict=True)
+            if ok
         }
     return report
 
 
+def dump_report(report: dict[str, Any]) -> str:
+    """A built report as JSON (``allow_nan=False``: a NaN is a bug, not output)."""
+    return json.dumps(report, ensure_ascii=False, allow_nan=False)
+
+
 def report_to_json(result: AnalysisResult, **options: Any) -> str:
-    """:func:`build_report` serialised (``allow_nan=False``: a NaN is a bug, not output)."""
-    return json.dumps(build_report(result, **options), ensure_ascii=False, allow_nan=False)
+    """:func:`build_report` serialised by :func:`dump_report`."""
+    return dump_report(build_report(result, **options))

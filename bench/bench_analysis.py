@@ -29,6 +29,7 @@ import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,13 +164,32 @@ def bench_real(write_reference: bool) -> list[str]:
     return lines
 
 
+def distinct_cells(rng: np.random.Generator, cells: int, votes: int) -> np.ndarray:
+    """``votes`` distinct cells out of ``cells``, in random order (one vote per cell).
+
+    Sparse shares draw with replacement and top up what duplicates took away (the arrays
+    stay the size of the votes); when the votes fill a quarter of the matrix or more, a
+    sample without replacement costs about as much and needs no retries.
+
+    Raises:
+        ValueError: more votes than cells.
+    """
+    if votes > cells:
+        raise ValueError(f"{votes:,} votes do not fit in {cells:,} participant x statement cells")
+    if votes * 4 > cells:
+        return rng.choice(cells, size=votes, replace=False)
+    keys = np.unique(rng.integers(0, cells, size=int(votes * 1.02)))
+    while len(keys) < votes:
+        keys = np.union1d(keys, rng.integers(0, cells, size=2 * (votes - len(keys))))
+    return rng.permutation(keys)[:votes]
+
+
 def synthetic(
     participants: int, statements: int, votes: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Three planted camps; each vote follows the camp's stance with 20% noise, 10% passes."""
     rng = np.random.default_rng(seed)
-    keys = np.unique(rng.integers(0, participants * statements, size=int(votes * 1.02)))
-    keys = rng.permutation(keys)[:votes]
+    keys = distinct_cells(rng, participants * statements, votes)
     who, what = keys // statements, keys % statements
     camp = rng.integers(0, 3, size=participants)
     stance = rng.choice(np.array([-1, 1], dtype=np.int8), size=(3, statements))
@@ -219,9 +239,17 @@ def in_child(target: Any, *args: Any) -> Any:
     queue = context.Queue()
     process = context.Process(target=target, args=(*args, queue))
     process.start()
-    value = queue.get()
-    process.join()
-    return value
+    while True:
+        alive = process.is_alive()  # checked before the wait: an answer may still be in flight
+        try:
+            value = queue.get(timeout=1.0)
+        except Empty:
+            if alive:
+                continue
+            # It died before answering: say so rather than wait for ever.
+            raise RuntimeError(f"{target.__name__} failed (exit {process.exitcode})") from None
+        process.join()
+        return value
 
 
 def dataset_file(participants: int, statements: int, votes: int) -> str:
@@ -299,6 +327,8 @@ def main() -> None:
     parser.add_argument("--write-reference", action="store_true")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
+    if args.votes > args.participants * args.statements:
+        parser.error("--votes is more than --participants x --statements (one vote per cell)")
     threadpool_limits(limits=1)
     sections: list[tuple[str, list[str]]] = []
     if args.what in ("real", "all"):

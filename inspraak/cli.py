@@ -113,11 +113,19 @@ def analyze(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Report JSON file.")] = None,
     svg: Annotated[Path | None, typer.Option(help="Also write the opinion map as SVG.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the stochastic stages.")] = 0,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress bar on stderr (default: on a terminal, for runs over half a second).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Analyse a Polis export: groups, representative and consensus statements."""
     from analysis.cli import analyze_command
 
-    analyze_command(path, output=output, svg=svg, seed=seed)
+    analyze_command(path, output=output, svg=svg, seed=seed, progress=progress)
 
 
 @app.command()

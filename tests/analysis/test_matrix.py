@@ -69,3 +69,39 @@ def test_drop_statements_removes_columns_only() -> None:
     assert dropped.n_participants == 2
     assert dropped.votes_per_participant().tolist() == [1, 0]
     assert m.n_votes == 3  # the original is untouched
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_drop_statements_equals_slicing_the_columns(index_dtype) -> None:
+    rng = np.random.default_rng(11)
+    n = 3000
+    m = build_vote_matrix(rng.integers(0, 200, n), rng.integers(0, 30, n), rng.integers(-1, 2, n))
+    m.votes.indices = m.votes.indices.astype(index_dtype)
+    m.votes.indptr = m.votes.indptr.astype(index_dtype)
+    voted = m.pattern().toarray()
+    for drop in ([0], [29], [3, 4, 5, 17], list(range(0, 30, 2)), list(range(30)), [99]):
+        dropped = drop_statements(m, drop)
+        keep = ~np.isin(m.statement_ids, drop)
+        assert dropped.statement_ids.tolist() == m.statement_ids[keep].tolist()
+        assert np.array_equal(dropped.votes.toarray(), m.votes.toarray()[:, keep])
+        assert np.array_equal(dropped.pattern().toarray(), voted[:, keep])  # passes stay votes
+        assert dropped.votes.indices.dtype == index_dtype
+        dropped.votes.check_format(full_check=True)
+
+
+def test_text_ids_sort_lexicographically_and_rows_follow_them() -> None:
+    rng = np.random.default_rng(5)
+    ids = [f"p{i}" for i in rng.integers(0, 300, 4000)] + ["", "é", "Z", "z"]
+    statements = rng.integers(0, 20, len(ids))
+    votes = rng.integers(-1, 2, len(ids))
+    m = build_vote_matrix(np.array(ids, dtype=object), statements, votes)
+    assert list(m.participant_ids) == sorted(set(ids))
+    last = {(p, int(s)): int(v) for p, s, v in zip(ids, statements, votes, strict=True)}
+    for (pid, sid), vote in list(last.items())[::37]:
+        assert cell(m, pid, sid) == vote
+
+
+def test_numeric_text_ids_tie_break_lexicographically() -> None:
+    m = build_vote_matrix(["10", "2", "01", "1", "2"], [0, 0, 0, 0, 1], [1, -1, 0, 1, 1])
+    assert list(m.participant_ids) == ["01", "1", "2", "10"]
+    assert cell(m, "2", 0) == -1 and cell(m, "01", 0) == 0

@@ -8,7 +8,17 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from analysis import build_report, render_svg, render_table, report_to_json, run
+from analysis import (
+    AnalysisParams,
+    VoteMatrixBuilder,
+    build_report,
+    render_svg,
+    render_table,
+    report_to_json,
+    run,
+    statement_priorities,
+)
+from analysis.report import dump_report
 from tests.analysis.test_pipeline import planted
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -81,3 +91,46 @@ def test_table_lists_each_group() -> None:
     table = ET.fromstring(render_table(report))
     assert table.find("caption") is not None
     assert len(table.findall("./tbody/tr")) == len(report["groups"])
+
+
+def test_participants_and_projections_follow_the_result() -> None:
+    result = two_groups()
+    report = build_report(result, min_group_size=1)
+    projections = result.pca.projections
+    for row, pid in enumerate(result.votes.participant_ids):
+        label = int(result.labels[row])
+        assert report["participants"][str(pid)] == (label if label >= 0 else None)
+        assert report["projections"][str(pid)] == [round(float(x), 4) for x in projections[row, :2]]
+    assert dump_report(report) == report_to_json(result, min_group_size=1)
+
+
+def test_priorities_map_statements_by_id_in_any_column_order() -> None:
+    builder = VoteMatrixBuilder()  # columns in order of first vote: 9, 3, 7, 1, 5, 20
+    rng = np.random.default_rng(4)
+    builder.add(
+        [f"p{p}" for p in rng.integers(0, 40, 1500)],
+        rng.choice([9, 3, 7, 1, 5, 20], 1500).tolist(),
+        rng.integers(-1, 2, 1500).tolist(),
+    )
+    matrix = builder.matrix()
+    assert matrix.statement_ids.tolist() != sorted(matrix.statement_ids.tolist())
+    result = run(matrix, moderated_ids=[7], meta_ids=[20], statement_ids=[99, 3])
+    priorities = build_report(result)["priorities"]
+    assert sorted(priorities, key=int) == ["1", "3", "5", "9", "20", "99"]  # 7 moderated out
+    assert priorities["99"] == (1 / 4 * 9) ** 2  # unseen: p_pass = p_agree = 1/2, newness 9
+    assert priorities["20"] == AnalysisParams().meta_priority ** 2
+    columns = list(matrix.statement_ids)
+    extremity = dict(
+        zip(result.rating.statement_ids.tolist(), result.pca.statement_extremity, strict=True)
+    )
+    for sid in (1, 3, 5, 9):
+        column = result.votes.votes.toarray()[:, columns.index(sid)]
+        seen = result.votes.pattern().toarray()[:, columns.index(sid)].astype(bool)
+        expected = statement_priorities(
+            np.array([(column[seen] == 1).sum()]),
+            np.array([(column[seen] == -1).sum()]),
+            np.array([seen.sum()]),
+            np.array([extremity[sid]]),
+            np.array([False]),
+        )
+        assert priorities[str(sid)] == round(float(expected[0]), 6)
