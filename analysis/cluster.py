@@ -60,10 +60,22 @@ def max_group_k(n_base: int, max_k: int) -> int:
     return min(max_k, 2 + n_base // 12, n_base - 1)
 
 
+def _first_distinct_rows(points: NDArray[np.float64], k: int) -> NDArray[np.intp]:
+    """Row indices of the first k distinct rows, in data order (all of them if fewer).
+
+    The first k distinct rows of the data are those of any prefix holding k distinct
+    rows, so only a growing prefix is searched, not all participants."""
+    take = 2 * k
+    while True:
+        _, first = np.unique(points[:take], axis=0, return_index=True)
+        if len(first) >= k or take >= len(points):
+            return np.sort(first)[:k]
+        take *= 4
+
+
 def _first_distinct(points: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """Polis ``init-clusters``: the first k distinct rows, in data order."""
-    _, first = np.unique(points, axis=0, return_index=True)
-    return points[np.sort(first)[:k]]
+    return points[_first_distinct_rows(points, k)]
 
 
 def _kmeans(
@@ -84,47 +96,89 @@ class _Fit:
     inertia: float
 
 
+def _scores(
+    doubled: NDArray[np.float64],
+    centers: NDArray[np.float64],
+    blocked: NDArray[np.float64] | None,
+    out: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``|c|² - 2 p·c`` for every point, start and centre, shape (points, starts, k):
+    ``|p - c|²`` less ``|p|²``, which does not change the nearest centre. ``doubled`` is
+    ``-2 p``; one matrix product covers all starts' centres; ``blocked`` adds +inf to
+    padding centres."""
+    starts, k, dims = centers.shape
+    flat = centers.reshape(starts * k, dims)
+    np.matmul(doubled, flat.T, out=out)
+    squares = np.einsum("cd,cd->c", flat, flat)
+    out += squares if blocked is None else squares + blocked
+    return out.reshape(len(doubled), starts, k)
+
+
+def _nearest(scores: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Index of the smallest score along the last axis (the first on ties), as argmin;
+    for two or three centres a comparison per centre beats argmin over a short axis."""
+    k = scores.shape[-1]
+    if k > 3:
+        return np.asarray(scores.argmin(axis=-1), dtype=np.intp)
+    best = scores[..., 0].copy()
+    index = np.zeros(best.shape, dtype=np.intp)
+    for j in range(1, k):
+        column = scores[..., j]
+        index[column < best] = j
+        np.minimum(best, column, out=best)
+    return index
+
+
 def _lloyd(
     points: NDArray[np.float64],
     inits: NDArray[np.float64],
     weights: NDArray[np.float64],
     max_iter: int,
+    valid: NDArray[np.bool_] | None = None,
 ) -> list[_Fit]:
     """Weighted Lloyd iterations (Polis ``kmeans`` with ``:weights``) from several starts
-    at once, ``inits`` of shape (starts, k, dims); an emptied cluster keeps its centre."""
+    at once, ``inits`` of shape (starts, k, dims); an emptied cluster keeps its centre.
+
+    ``valid`` (starts, k) marks the real centres when starts of different k share one
+    array: the others are padding that no point may join."""
     starts, k, dims = inits.shape
+    n = len(points)
     centers = np.array(inits, dtype=np.float64)
-    labels = np.full((starts, len(points)), -1, dtype=np.intp)
+    blocked = None if valid is None else np.where(valid, 0.0, np.inf).ravel()
+    doubled = -2.0 * points
     offsets = (np.arange(starts) * k)[:, None]
-    weighted = points * weights[:, None]
-    tiled = np.broadcast_to(weights, labels.shape).ravel()
+    tiled = np.tile(weights, starts)
+    tiled_coordinates = [np.tile(points[:, d] * weights, starts) for d in range(dims)]
     # scikit-learn's stopping rule: centres moved less than 1e-4 of the mean variance.
-    tolerance = 1e-4 * float(np.var(points, axis=0).mean()) if len(points) else 0.0
+    tolerance = 1e-4 * float(np.var(points, axis=0).mean()) if n else 0.0
+    scores = np.empty((n, starts * k))
+    labels = np.full((starts, n), -1, dtype=np.intp)
+    settled = False
     for _ in range(max_iter):
-        # |p - c|² = |p|² - 2 p·c + |c|²; |p|² does not change which centre is nearest.
-        scores = (centers**2).sum(axis=2)[:, None, :] - 2 * (points @ centers.transpose(0, 2, 1))
-        fresh = np.argmin(scores, axis=2)
+        fresh = _nearest(_scores(doubled, centers, blocked, scores)).T
         if np.array_equal(fresh, labels):
-            break  # same assignment everywhere: no centre can move any more
-        labels = fresh
-        before = centers.copy()
-        bins = (labels + offsets).ravel()
-        mass = np.bincount(bins, weights=tiled, minlength=starts * k).reshape(starts, k)
-        for d in range(dims):
-            column = np.broadcast_to(weighted[:, d], labels.shape).ravel()
-            sums = np.bincount(bins, weights=column, minlength=starts * k).reshape(starts, k)
-            np.divide(sums, mass, out=centers[:, :, d], where=mass > 0)
-        if ((centers - before) ** 2).sum(axis=(1, 2)).max() <= tolerance:
+            settled = True  # same assignment everywhere: no centre can move any more
             break
-    distances = (
-        (points**2).sum(axis=1)[None, :, None]
-        + (centers**2).sum(axis=2)[:, None, :]
-        - 2 * (points @ centers.transpose(0, 2, 1))
-    )
-    np.maximum(distances, 0, out=distances)
-    labels = np.argmin(distances, axis=2)
-    nearest = np.take_along_axis(distances, labels[:, :, None], axis=2)[:, :, 0]
-    inertia = (nearest * weights[None, :]).sum(axis=1)
+        labels = fresh
+        bins = (labels + offsets).ravel()
+        mass = np.bincount(bins, weights=tiled, minlength=starts * k).reshape(starts, k, 1)
+        sums = np.stack(
+            [np.bincount(bins, weights=c, minlength=starts * k) for c in tiled_coordinates],
+            axis=1,
+        ).reshape(starts, k, dims)
+        moved = np.divide(sums, mass, out=centers.copy(), where=mass > 0)
+        shift = float(((moved - centers) ** 2).sum(axis=(1, 2)).max())
+        centers = moved
+        if shift <= tolerance:
+            break
+    if not settled:
+        labels = _nearest(_scores(doubled, centers, blocked, scores)).T
+    # Squared distance to the nearest centre: the score of the chosen centre plus |p|².
+    chosen = (labels + offsets).T
+    nearest = np.take_along_axis(scores, chosen, axis=1).T
+    nearest += np.einsum("nd,nd->n", points, points)[None, :]
+    np.maximum(nearest, 0, out=nearest)
+    inertia = nearest @ weights
     return [_Fit(centers[r], labels[r], float(inertia[r])) for r in range(starts)]
 
 
@@ -156,24 +210,23 @@ def _plusplus(
     return np.stack([points[c] for c in chosen], axis=1)
 
 
-def _silhouette(points: NDArray[np.float64], labels: NDArray[np.intp]) -> float:
-    """Mean silhouette coefficient (Polis ``silhouette`` over the base centres, unweighted);
-    a point alone in its cluster scores 0."""
+def _silhouette(distances: NDArray[np.float64], labels: NDArray[np.intp]) -> float:
+    """Mean silhouette coefficient from pairwise distances (Polis ``silhouette`` over the
+    base centres, unweighted); a point alone in its cluster scores 0."""
     k = int(labels.max()) + 1
-    distances = cdist(points, points)
-    onehot = np.zeros((len(points), k))
-    onehot[np.arange(len(points)), labels] = 1.0
+    n = len(labels)
+    rows = np.arange(n)
+    onehot = np.zeros((n, k))
+    onehot[rows, labels] = 1.0
     sums = distances @ onehot
     counts = onehot.sum(axis=0)
     own = counts[labels] - 1
-    a = np.divide(
-        sums[np.arange(len(points)), labels], own, out=np.zeros(len(points)), where=own > 0
-    )
+    a = np.divide(sums[rows, labels], own, out=np.zeros(n), where=own > 0)
     means = sums / np.maximum(counts, 1)
-    means[np.arange(len(points)), labels] = np.inf
+    means[rows, labels] = np.inf
     b = means.min(axis=1)
     spread = np.maximum(a, b)
-    s = np.divide(b - a, spread, out=np.zeros(len(points)), where=spread > 0)
+    s = np.divide(b - a, spread, out=np.zeros(n), where=spread > 0)
     s[own == 0] = 0.0
     return float(s.mean())
 
@@ -189,10 +242,10 @@ def _base_clusters(
     max_iter: int,
     previous: NDArray[np.float64] | None,
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    _, first = np.unique(points, axis=0, return_index=True)
-    k = min(base_k, len(first))
+    first = _first_distinct_rows(points, base_k)
+    k = len(first)
     warm = previous is not None and len(previous) == k
-    init = previous if warm and previous is not None else points[np.sort(first)[:k]]
+    init = previous if warm and previous is not None else points[first]
     if len(points) <= _NUMPY_LLOYD_MAX:
         (fit,) = _lloyd(points, init[None], np.ones(len(points)), max_iter)
         centers, labels = fit.centers, fit.labels
@@ -200,36 +253,53 @@ def _base_clusters(
         model = _kmeans(points, init, weights=None, max_iter=max_iter)
         centers = np.asarray(model.cluster_centers_)
         labels = np.asarray(model.labels_, dtype=np.intp)
-    used = np.unique(labels)
+    used = np.flatnonzero(np.bincount(labels, minlength=k))
     remap = np.full(k, -1, dtype=np.intp)
     remap[used] = np.arange(len(used))
     return centers[used], remap[labels]
 
 
-def _group_candidates(
+def _group_clusterings(
     centers: NDArray[np.float64],
     weights: NDArray[np.float64],
-    k: int,
+    ks: range,
     *,
     restarts: int,
     max_iter: int,
     rng: np.random.Generator,
-    previous: NDArray[np.float64] | None,
-) -> _Fit | None:
-    """Weighted k-means over base centres: the lowest-inertia start without a group of
-    fewer than two participants, or None when every start yields one."""
-    inits = [_first_distinct(centers, k)]
-    if previous is not None and len(previous) == k:
-        inits.insert(0, previous)
-    if restarts:
-        inits += list(_plusplus(centers, weights, k, rng, restarts))
-    best: _Fit | None = None
-    for fit in _lloyd(centers, np.stack(inits), weights, max_iter):
+    previous: dict[int, NDArray[np.float64]],
+) -> dict[int, _Fit]:
+    """Weighted k-means over base centres for every k at once: per k, the lowest-inertia
+    start without a group of fewer than two participants (k is left out when every start
+    yields one). The starts of all k run as one padded Lloyd; the k-means++ seeds of each
+    k are the first k of one draw of ``max(ks)`` (the draw is sequential, so a prefix is
+    a k-means++ draw itself)."""
+    if not ks:
+        return {}
+    widest = ks[-1]
+    polis = _first_distinct(centers, widest)
+    seeds = _plusplus(centers, weights, widest, rng, restarts) if restarts else None
+    inits, valid, owner = [], [], []
+    for k in ks:
+        starts = [polis[:k]] if len(polis) >= k else []
+        if k in previous and len(previous[k]) == k:
+            starts.insert(0, previous[k])
+        if seeds is not None:
+            starts += list(seeds[:, :k])
+        for start in starts or [centers[:k]]:
+            padded = np.zeros((widest, centers.shape[1]))
+            padded[:k] = start
+            inits.append(padded)
+            valid.append(np.arange(widest) < k)
+            owner.append(k)
+    fits = _lloyd(centers, np.stack(inits), weights, max_iter, np.stack(valid))
+    best: dict[int, _Fit] = {}
+    for k, fit in zip(owner, fits, strict=True):
         sizes = np.bincount(fit.labels, weights=weights, minlength=k)
         if sizes.min() < 2:
             continue  # an empty group, or a group of one participant
-        if best is None or fit.inertia < best.inertia - 1e-9:
-            best = fit
+        if k not in best or fit.inertia < best[k].inertia - 1e-9:
+            best[k] = _Fit(fit.centers[:k].copy(), fit.labels, fit.inertia)
     return best
 
 
@@ -296,7 +366,7 @@ def cluster(
     base_k: int = 100,
     max_k: int = 5,
     base_iters: int = 100,
-    group_iters: int = 100,
+    group_iters: int = 20,
     restarts: int = 10,
     k_buffer: int = 4,
     k_tolerance: float = 0.0,
@@ -320,22 +390,17 @@ def cluster(
     )
     counts = np.bincount(base_labels, minlength=len(base_centers))
     weights = counts.astype(np.float64)
-    silhouettes: dict[int, float] = {}
-    groupings: dict[int, _Fit] = {}
-    for k in range(2, max_group_k(len(base_centers), max_k) + 1):
-        candidate = _group_candidates(
-            base_centers,
-            weights,
-            k,
-            restarts=restarts,
-            max_iter=group_iters,
-            rng=rng,
-            previous=None if previous is None else previous.group_centers_by_k.get(k),
-        )
-        if candidate is None:
-            continue
-        silhouettes[k] = _silhouette(base_centers, candidate.labels)
-        groupings[k] = candidate
+    groupings = _group_clusterings(
+        base_centers,
+        weights,
+        range(2, max_group_k(len(base_centers), max_k) + 1),
+        restarts=restarts,
+        max_iter=group_iters,
+        rng=rng,
+        previous={} if previous is None else previous.group_centers_by_k,
+    )
+    distances = cdist(base_centers, base_centers) if groupings else np.zeros((0, 0))
+    silhouettes = {k: _silhouette(distances, fit.labels) for k, fit in groupings.items()}
     previous_smoother = KSmoother() if previous is None else previous.smoother
     if silhouettes:
         top = max(silhouettes.values())
@@ -363,7 +428,7 @@ def cluster(
     group_of_base = relabel[group_of_base]
     labels = group_of_base[base_labels]
     if refine and len(ordered) > 1:
-        model = _refine(points, ordered, restarts=refine_restarts, max_iter=group_iters, rng=rng)
+        model = _refine(points, ordered, restarts=refine_restarts, max_iter=base_iters, rng=rng)
         refined = model.labels
         if np.bincount(refined, minlength=len(ordered)).min() >= 2:
             centers = model.centers

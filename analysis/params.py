@@ -34,7 +34,12 @@ class AnalysisParams:
     """Largest number of opinion groups; also bounded by ``2 + #base clusters // 12``."""
 
     base_iters: int = 100
-    group_iters: int = 100
+    """Iteration cap of the base k-means (Polis ``:base-iters``) and of the refinement."""
+
+    group_iters: int = 20
+    """Iteration cap of the group k-means. Polis passes ``:cluster-iters (:group-iters
+    opts')``, a key ``clusters/kmeans`` does not read, so its own default ``max-iters 20``
+    applies (``conversation.clj`` ``:group-clusterings``, ``clusters.clj`` ``kmeans``)."""
 
     group_restarts: int = 5
     """Seeded k-means++ restarts of the group clustering, besides Polis's own start."""

@@ -9,7 +9,7 @@ centres, k-smoothing) so that groups keep their labels as votes come in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +31,10 @@ from analysis.stats import (
     representative_statements,
 )
 
-__all__ = ["AnalysisResult", "run"]
+__all__ = ["STAGES", "AnalysisResult", "run"]
+
+STAGES = ("matrix", "pca", "selection", "clustering", "group_stats", "priorities")
+"""The stages :func:`run` announces to its ``progress`` callback, in order."""
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -66,6 +69,10 @@ class AnalysisResult:
             str(pid): (int(label) if label >= 0 else None)
             for pid, label in zip(self.votes.participant_ids, self.labels, strict=True)
         }
+
+
+def _quiet(stage: str) -> None:
+    """The default ``progress`` callback: nobody is watching."""
 
 
 def _seeds(seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
@@ -110,19 +117,26 @@ def run(
     meta_ids: Iterable[int] = (),
     statement_ids: Iterable[int] = (),
     previous: AnalysisResult | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
     """Run the whole pipeline on a vote matrix.
 
     ``moderated_ids`` (rejected) and ``meta_ids`` statements are kept out of the math;
     ``statement_ids`` lists statements nobody voted on yet, so they get a priority.
+    ``progress`` is called with each name of :data:`STAGES` as that stage starts.
     """
+    stage = progress or _quiet
     params = params or AnalysisParams()
     moderated = frozenset(int(s) for s in moderated_ids)
     meta = frozenset(int(s) for s in meta_ids)
     pca_seed, cluster_seed = _seeds(params.seed)
 
+    stage("matrix")
     rating = drop_statements(votes, sorted(moderated | meta))
-    moderated_present = int(np.isin(votes.statement_ids, sorted(moderated)).sum())
+    # Polis's mod-out holds rejected and meta statements alike (conversation.clj mod-update),
+    # and :rating-mat zeroes all of them: each counts as a pass in the projection scale.
+    moderated_present = int(np.isin(votes.statement_ids, sorted(moderated | meta)).sum())
+    stage("pca")
     pca = project(
         rating,
         n_components=params.n_components,
@@ -130,6 +144,7 @@ def run(
         random_state=pca_seed,
         start=_warm_component(previous, rating),
     )
+    stage("selection")
     clustered = select_participants(
         votes.votes_per_participant(),
         votes.n_statements,
@@ -137,6 +152,7 @@ def run(
         min_participants=params.min_participants,
         previous=_previous_members(previous, votes),
     )
+    stage("clustering")
     clustering = cluster(
         pca.projections[clustered, :2],
         base_k=params.base_k,
@@ -153,6 +169,7 @@ def run(
         random_state=cluster_seed,
         previous=None if previous is None else previous.clustering,
     )
+    stage("group_stats")
     labels = np.full(votes.n_participants, -1, dtype=np.intp)
     labels[clustered] = clustering.labels
     stats = group_stats(votes, clustered, clustering.labels, clustering.k)
@@ -167,6 +184,7 @@ def run(
     consensus = consensus_statements(
         votes, eligible=eligible, confidence=params.confidence, pick_max=params.pick_max
     )
+    stage("priorities")
     return AnalysisResult(
         params=params,
         votes=votes,
@@ -207,10 +225,11 @@ def _priorities(
 ) -> dict[int, float]:
     ids = np.union1d(votes.statement_ids, np.fromiter(statement_ids, dtype=np.int64))
     ids = ids[~np.isin(ids, sorted(moderated))]
-    where = {int(s): i for i, s in enumerate(votes.statement_ids)}
-    extremity_of = dict(zip(rating.statement_ids.tolist(), pca.statement_extremity, strict=True))
-    columns = np.array([where.get(int(s), -1) for s in ids], dtype=np.intp)
+    columns = _columns_of(ids, votes.statement_ids)
     voted = columns >= 0
+    rated = _columns_of(ids, rating.statement_ids)
+    extremity = np.zeros(len(ids))
+    extremity[rated >= 0] = pca.statement_extremity[rated[rated >= 0]]
 
     def total(counts: NDArray[np.int64]) -> NDArray[np.int64]:
         out = np.zeros(len(ids), dtype=np.int64)
@@ -221,8 +240,17 @@ def _priorities(
         total(stats.na),
         total(stats.nd),
         total(stats.ns),
-        np.array([extremity_of.get(int(s), 0.0) for s in ids]),
+        extremity,
         np.isin(ids, sorted(meta)),
         meta_priority=params.meta_priority,
     )
-    return {int(s): float(v) for s, v in zip(ids, values, strict=True)}
+    return dict(zip(ids.tolist(), values.tolist(), strict=True))
+
+
+def _columns_of(ids: NDArray[np.int64], among: NDArray[np.int64]) -> NDArray[np.intp]:
+    """The column of each of ``ids`` in ``among`` (distinct ids, any order), -1 if absent."""
+    if not len(among):
+        return np.full(len(ids), -1, dtype=np.intp)
+    order = np.argsort(among, kind="stable")
+    at = order[np.searchsorted(among, ids, sorter=order).clip(max=len(among) - 1)]
+    return np.where(among[at] == ids, at, -1).astype(np.intp)

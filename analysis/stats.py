@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from analysis.matrix import VoteMatrix
 
@@ -136,7 +136,7 @@ class RepresentativeStatement:
 
 
 def _z_critical(confidence: float) -> float:
-    return float(norm.ppf(confidence))
+    return float(ndtri(confidence))
 
 
 def _representative(
@@ -156,6 +156,25 @@ def _representative(
     )
 
 
+def _best_agree(stats: GroupStats, g: int, columns: NDArray[np.intp], z: float) -> int | None:
+    """Polis ``beats-best-of-agrees`` folded over the statements in order: the first that
+    qualifies, replaced by each later one that beats it (``ra * rat * pa * pat`` while the
+    best has ``ra > 1``, else ``pa * pat``). Each step finds the next winner at once."""
+    seen = columns[(stats.na[g, columns] > 0) | (stats.nd[g, columns] > 0)]
+    pa, pat, ra, rat = (values[g, seen] for values in (stats.pa, stats.pat, stats.ra, stats.rat))
+    qualifies = np.flatnonzero((pat > z) | ((ra > 1) & (pa > 0.5)))
+    if not len(qualifies):
+        return None
+    with_repness, plain = ra * rat * pa * pat, pa * pat
+    best = int(qualifies[0])
+    while True:
+        metric = with_repness if ra[best] > 1 else plain
+        beaten = np.flatnonzero(metric[best + 1 :] > metric[best])
+        if not len(beaten):
+            return int(seen[best])
+        best += 1 + int(beaten[0])
+
+
 def representative_statements(
     stats: GroupStats,
     statement_ids: NDArray[np.int64],
@@ -170,37 +189,33 @@ def representative_statements(
     out: list[tuple[RepresentativeStatement, ...]] = []
     columns = np.flatnonzero(eligible)
     for g in range(stats.na.shape[0]):
-        best_agree: int | None = None
-        for s in columns:
-            if stats.na[g, s] == 0 and stats.nd[g, s] == 0:
-                continue
-            if best_agree is None:
-                if stats.pat[g, s] > z or (stats.ra[g, s] > 1 and stats.pa[g, s] > 0.5):
-                    best_agree = int(s)
-                continue
-            b = best_agree
-            if stats.ra[g, b] > 1:
-                this = stats.ra[g, s] * stats.rat[g, s] * stats.pa[g, s] * stats.pat[g, s]
-                best = stats.ra[g, b] * stats.rat[g, b] * stats.pa[g, b] * stats.pat[g, b]
-            else:
-                this = stats.pa[g, s] * stats.pat[g, s]
-                best = stats.pa[g, b] * stats.pat[g, b]
-            if this > best:
-                best_agree = int(s)
-        significant = [
-            int(s)
-            for s in columns
-            if (stats.pat[g, s] > z and stats.rat[g, s] > z)
-            or (stats.pdt[g, s] > z and stats.rdt[g, s] > z)
+        best_agree = _best_agree(stats, g, columns, z)
+        significant = columns[
+            ((stats.pat[g, columns] > z) & (stats.rat[g, columns] > z))
+            | ((stats.pdt[g, columns] > z) & (stats.rdt[g, columns] > z))
         ]
-        chosen = [_representative(stats, g, s, int(statement_ids[s]), False) for s in significant]
-        chosen.sort(key=lambda r: -(r.repness * r.repness_test * r.p_success * r.p_test))
+        agree = stats.rat[g, significant] > stats.rdt[g, significant]
+        score = np.where(
+            agree,
+            stats.ra[g, significant]
+            * stats.rat[g, significant]
+            * stats.pa[g, significant]
+            * stats.pat[g, significant],
+            stats.rd[g, significant]
+            * stats.rdt[g, significant]
+            * stats.pd[g, significant]
+            * stats.pdt[g, significant],
+        )
+        # Only the first pick_max (one more if the head repeats one of them) can be shown.
+        ranked = significant[np.argsort(-score, kind="stable")][: pick_max + 1]
+        chosen = [_representative(stats, g, int(s), int(statement_ids[s]), False) for s in ranked]
         head: list[RepresentativeStatement] = []
         if best_agree is not None:
             head = [_representative(stats, g, best_agree, int(statement_ids[best_agree]), True)]
         elif not chosen and len(columns):
-            best = max(columns, key=lambda s: max(stats.rat[g, s], stats.rdt[g, s]))
-            head = [_representative(stats, g, int(best), int(statement_ids[best]), False)]
+            strongest = np.maximum(stats.rat[g, columns], stats.rdt[g, columns])
+            best = int(columns[np.argmax(strongest)])
+            head = [_representative(stats, g, best, int(statement_ids[best]), False)]
         if head:
             chosen = head + [r for r in chosen if r.statement_id != head[0].statement_id]
         picked = chosen[:pick_max]

@@ -50,6 +50,37 @@ def test_planted_groups_are_recovered() -> None:
     assert adjusted_rand_score([truth[p] for p in ids], [groups[p] for p in ids]) > 0.95
 
 
+def corner_camps(n_per_camp: int, half: int, seed: int):
+    """Four camps at the corners of a square in opinion space: each statement half is one
+    axis, and a camp takes a side on each. Needs four groups (the k = 4 start of the
+    shared multi-k k-means)."""
+    rng = np.random.default_rng(seed)
+    axes = rng.choice([-1, 1], size=(2, half))
+    join_order = iter(rng.permutation(4 * n_per_camp))
+    participants, statements, votes, truth = [], [], [], {}
+    for camp, (a, b) in enumerate([(1, 1), (1, -1), (-1, 1), (-1, -1)]):
+        stance = np.concatenate([a * axes[0], b * axes[1]])
+        for _ in range(n_per_camp):
+            pid = str(next(join_order))
+            truth[pid] = camp
+            seen = np.flatnonzero(rng.random(2 * half) < 0.5)
+            noisy = np.where(rng.random(len(seen)) < 0.1, -stance[seen], stance[seen])
+            participants += [pid] * len(seen)
+            statements += seen.tolist()
+            votes += noisy.tolist()
+    return build_vote_matrix(np.array(participants, dtype=object), statements, votes), truth
+
+
+def test_four_planted_camps_give_four_groups() -> None:
+    matrix, truth = corner_camps(80, 30, seed=0)
+    result = run(matrix, AnalysisParams(seed=0))
+    groups = result.participant_groups()
+    ids = list(truth)
+    assert result.n_groups == 4
+    assert max(result.clustering.silhouettes, key=result.clustering.silhouettes.get) == 4
+    assert adjusted_rand_score([truth[p] for p in ids], [groups[p] for p in ids]) > 0.95
+
+
 def test_planted_groups_negative_twin() -> None:
     """The same votes with statements shuffled per participant carry no groups."""
     matrix, truth = planted(150, 60, 3, 0.3, seed=1)
