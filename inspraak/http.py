@@ -11,10 +11,18 @@ from typing import Any
 
 import structlog
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PROBLEM_RESPONSES", "RequestLogMiddleware", "route_id", "route_template"]
+__all__ = [
+    "NO_NATIVE_TELEMETRY",
+    "PROBLEM_RESPONSES",
+    "ROUTE_SCOPE_KEY",
+    "RequestLogMiddleware",
+    "route_id",
+    "route_template",
+]
 
 log = structlog.get_logger("inspraak.request")
 
@@ -47,6 +55,18 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """The error answers every service may give, documented once for every router's OpenAPI."""
 
 
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""``FastAPI(telemetry=...)`` for every service: FastAPI's own OpenTelemetry spans, metrics
+and logs stay off. They would record concrete paths (consultation ids) and, once an exporter
+is configured from the environment, ship them elsewhere; our request log and /metrics carry
+only route templates. Off, FastAPI also skips asking for the tracer providers per request."""
+
+
+ROUTE_SCOPE_KEY = "inspraak.route"
+"""Scope key under which middleware that answers a request itself, without the router
+(``participation.hotpaths``), puts the route template it served."""
+
+
 def route_id(route: APIRoute) -> str:
     """Stable OpenAPI operation ids: the endpoint function's name, prefixed by its first tag."""
     prefix = f"{route.tags[0]}-" if route.tags else ""
@@ -59,6 +79,9 @@ def route_template(scope: Scope) -> str:
 
 
 def _route_template(scope: Scope) -> str:
+    served = scope.get(ROUTE_SCOPE_KEY)
+    if isinstance(served, str):
+        return served
     # After the app ran, routing has put the matched route in the scope (also for routes
     # of included routers, which FastAPI wraps so they are not in app.router.routes).
     # FastAPI >= 0.165 keeps the route of an included router without its prefix; the

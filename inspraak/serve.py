@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -141,6 +142,7 @@ def serve_service(
         target: Any = "inspraak.serve:app_for_worker"
     else:
         target = build_app(settings, service)
+        gc.freeze()  # see app_for_worker
     uvicorn.run(
         target,
         factory=workers > 1,
@@ -158,4 +160,9 @@ def app_for_worker() -> ASGIApp:
     """uvicorn factory for ``--workers N``: settings as the parent published them."""
     settings, service = settings_for_worker()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    return build_app(settings, service)
+    app = build_app(settings, service)
+    # What is loaded by now lives as long as the process: keep it out of the cyclic garbage
+    # collector, whose full collections would otherwise scan it all and pause every request
+    # for tens to hundreds of ms under load (bench/RESULTS.md, bench/bench_http.py).
+    gc.freeze()
+    return app

@@ -42,9 +42,7 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
-    store = EmbeddedStore(
-        tmp_path_factory.mktemp("valkey"), appendfsync="everysec", persist=False
-    )
+    store = EmbeddedStore(tmp_path_factory.mktemp("valkey"), appendfsync="everysec", persist=False)
     store.start()
     yield store
     store.stop()

@@ -64,8 +64,11 @@ def test_analysis_math_is_pure(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [p for pkg in ("inspraak", "issuer", "verifier", "participation", "analysis")
-     for p in modules(pkg)],
+    [
+        p
+        for pkg in ("inspraak", "issuer", "verifier", "participation", "analysis")
+        for p in modules(pkg)
+    ],
     ids=module_id,
 )
 def test_services_never_import_hazmat(path: Path) -> None:
