@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import PROBLEM_RESPONSES, route_id
+from inspraak.http import NO_NATIVE_TELEMETRY, PROBLEM_RESPONSES, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from issuer.cors import IssuerCORSMiddleware
 from issuer.deps import require_admin
 from issuer.eligibility import DevBrpSource
 from issuer.errors import UnknownConsultation, install_error_handlers
+from issuer.hotpath import TokenRequestHotPath
 from issuer.identifiers import pepper_bytes
 from issuer.issuance import IssuanceService
 from issuer.keys import KeyManager, derive_kek
@@ -110,6 +111,7 @@ def create_app(
         responses=PROBLEM_RESPONSES,
         docs_url="/docs" if settings.dev_mode else None,
         redoc_url=None,
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.include_router(issuance.router)
     app.include_router(admin.router, prefix="/api/admin", dependencies=[Depends(require_admin)])
@@ -117,6 +119,8 @@ def create_app(
     brp = DevBrpSource() if settings.dev_mode else None
     app.include_router(create_saml_router(settings, clock=clock, minimum_level=levels, brp=brp))
     install_error_handlers(app)
+    # Innermost: token requests answered without FastAPI's routing, with the same handlers.
+    app.add_middleware(TokenRequestHotPath, handlers=app.exception_handlers)
     install_probes(app, service="issuer")
     app.add_middleware(IssuerCORSMiddleware, allowed_origins=settings.issuer.allowed_origins)
     return app

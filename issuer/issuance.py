@@ -4,6 +4,11 @@
 signature is returned, and the per-person limit is enforced inside that script; when
 signing fails afterwards the reservation is released again (RFC 9578 §5.2 issuance;
 docs/architecture.md "Issuer side"). The ledger holds a count per person, nothing else.
+
+A request is checked against the policy and keys the service last read, and the same
+script records it only while those are still the stored ones, so a token usually costs
+one store round trip. A refusal or a change is decided again on a fresh read: no answer
+rests on an old copy.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from inspraak.store import Store
 from issuer.errors import (
     AlreadyIssued,
     ConsultationClosed,
+    IneligibleReason,
     IssuerError,
     IssuerUnavailable,
     MalformedTokenRequest,
@@ -60,6 +66,38 @@ class Consultation:
 
 
 @dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """A consultation's policy (as stored, and parsed) and keys, as last read."""
+
+    policy_json: bytes
+    policy: Policy
+    keys: list[IssuerKey]
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    """A TokenRequest that passed every check before the ledger, and what signs it."""
+
+    request: tokens.TokenRequest
+    key: IssuerKey
+    signer: tokens.BlindSigner
+
+
+class _NoCurrentKey(IssuerUnavailable):
+    """No key of the consultation may sign today (503, logged once on a fresh read)."""
+
+
+# Answers of reserve.lua besides the new count.
+_ALREADY_ISSUED = -1
+_NOT_IN_PANEL = -2
+_CHANGED = -3
+# Fresh reads before giving up (503) while the policy or keys keep changing underneath.
+_FRESH_ATTEMPTS = 3
+# Snapshots kept (one per consultation that exists); the cache starts over beyond this.
+_MAX_SNAPSHOTS = 4096
+
+
+@dataclass(frozen=True, slots=True)
 class EligibilityEntry:
     """Whether the current session may still get a token for one open consultation."""
 
@@ -85,10 +123,11 @@ class IssuanceService:
         self._store = store
         self._keys = keys
         self._clock = clock
-        self._sign = sign
+        self._sign_request = sign
         # EVALSHA with a fallback to EVAL: the script text is not sent on every request.
         self._reserve_script = store.register_script(lua_script("reserve"))
         self._release_script = store.register_script(lua_script("release"))
+        self._snapshots: dict[str, _Snapshot] = {}
 
     def request_uri(self, cid: str) -> str:
         """RFC 9578 §4 issuer-request-uri of one consultation."""
@@ -99,6 +138,13 @@ class IssuanceService:
 
     async def load(self, cid: str, session: IssuerSession | None) -> Consultation:
         """Policy, keys and panel membership of ``cid``; raises UnknownConsultation."""
+        consultation, _ = await self._read(cid, session)
+        return consultation
+
+    async def _read(
+        self, cid: str, session: IssuerSession | None
+    ) -> tuple[Consultation, _Snapshot]:
+        """One round trip for policy, keys and panel membership; keeps the snapshot."""
         if not CID_PATTERN.fullmatch(cid):
             raise UnknownConsultation()
         pipe = self._store.pipeline(transaction=False)
@@ -107,15 +153,22 @@ class IssuanceService:
         if session is not None:
             pipe.sismember(panel_key(cid), session.subject_key)
         results = await pipe.execute()
-        if results[0] is None:
+        policy_json: bytes | None = results[0]
+        if policy_json is None:
+            self._snapshots.pop(cid, None)
             raise UnknownConsultation()
         try:
-            policy = Policy.model_validate_json(results[0])
+            policy = Policy.model_validate_json(policy_json)
         except ValidationError as exc:
             log.error("policy_unreadable", cid=cid)
             raise IssuerUnavailable() from exc
+        snapshot = _Snapshot(policy_json=policy_json, policy=policy, keys=parse_keys(results[1]))
+        if cid not in self._snapshots and len(self._snapshots) >= _MAX_SNAPSHOTS:
+            self._snapshots.clear()
+        self._snapshots[cid] = snapshot
         in_panel = bool(results[2]) if session is not None else False
-        return Consultation(cid=cid, policy=policy, keys=parse_keys(results[1]), in_panel=in_panel)
+        consultation = Consultation(cid=cid, policy=policy, keys=snapshot.keys, in_panel=in_panel)
+        return consultation, snapshot
 
     def check(
         self, consultation: Consultation, session: IssuerSession, brp_facts: BrpFacts | None
@@ -131,21 +184,32 @@ class IssuanceService:
             brp_facts=brp_facts,
         )
 
-    def _parse(
-        self, consultation: Consultation, body: bytes
-    ) -> tuple[tokens.TokenRequest, IssuerKey]:
-        """RFC 9578 §6.2 checks: token type, truncated key id of the current key, size."""
+    def _admit(
+        self,
+        consultation: Consultation,
+        session: IssuerSession,
+        body: bytes,
+        brp_facts: BrpFacts | None,
+    ) -> _Admitted:
+        """Every check before the ledger, in the order their answers take precedence.
+
+        Policy, then RFC 9578 §6.2 (token type, truncated key id of the current key, size),
+        then RFC 9474 §4.3 (blinded_msg below n).
+        """
+        self.check(consultation, session, brp_facts)
         key = current_key(consultation.keys, self.today())
         if key is None:
-            log.error("no_current_key", cid=consultation.cid)
-            raise IssuerUnavailable()
+            raise _NoCurrentKey()
         try:
             request = tokens.TokenRequest.from_bytes(body)
         except tokens.DecodeError as exc:
             raise MalformedTokenRequest() from exc
         if request.truncated_token_key_id != key.truncated_token_key_id:
             raise MalformedTokenRequest()
-        return request, key
+        signer = self._keys.signer(consultation.cid, key)
+        if int.from_bytes(request.blinded_msg, "big") >= key.modulus:
+            raise MalformedTokenRequest()
+        return _Admitted(request=request, key=key, signer=signer)
 
     async def issue(
         self,
@@ -156,34 +220,78 @@ class IssuanceService:
         brp_facts: BrpFacts | None = None,
     ) -> bytes:
         """One TokenResponse for one TokenRequest, or an IssuerError saying why not."""
-        consultation = await self.load(cid, session)
-        self.check(consultation, session, brp_facts)
-        request, key = self._parse(consultation, body)
-        signer = self._keys.signer(cid, key)
-        if int.from_bytes(request.blinded_msg, "big") >= key.modulus:
-            raise MalformedTokenRequest()  # RFC 9474 §4.3: blinded_msg must be below n
-        await self._reserve(cid, session.subject_key, consultation.policy.tokens_per_person)
+        if not CID_PATTERN.fullmatch(cid):
+            raise UnknownConsultation()
+        snapshot = self._snapshots.get(cid)
+        if snapshot is not None:
+            # Panel membership is left to the ledger script: only a request that passes
+            # every other check gets there. Any refusal is decided again on a fresh read.
+            cached = Consultation(
+                cid=cid, policy=snapshot.policy, keys=snapshot.keys, in_panel=True
+            )
+            try:
+                admitted = self._admit(cached, session, body, brp_facts)
+            except IssuerError:
+                pass
+            else:
+                if await self._reserve(cid, snapshot, admitted.key, session.subject_key):
+                    return await self._sign(cid, session.subject_key, admitted)
+        for _ in range(_FRESH_ATTEMPTS):
+            consultation, snapshot = await self._read(cid, session)
+            try:
+                admitted = self._admit(consultation, session, body, brp_facts)
+            except _NoCurrentKey:
+                log.error("no_current_key", cid=cid)
+                raise
+            if await self._reserve(cid, snapshot, admitted.key, session.subject_key):
+                return await self._sign(cid, session.subject_key, admitted)
+        log.error("policy_keeps_changing", cid=cid)
+        raise IssuerUnavailable()
+
+    async def _reserve(
+        self, cid: str, snapshot: _Snapshot, key: IssuerKey, subject_key: str
+    ) -> bool:
+        """Record the issuance; False when the policy or keys are no longer ``snapshot``."""
+        policy = snapshot.policy
+        answer = int(
+            await self._reserve_script(
+                keys=[ledger_key(cid), policy_key(cid), keys_key(cid), panel_key(cid)],
+                args=[
+                    subject_key,
+                    policy.tokens_per_person,
+                    snapshot.policy_json,
+                    len(snapshot.keys),
+                    key.key_id,
+                    "1" if policy.panel else "0",
+                ],
+            )
+        )
+        if answer == _CHANGED:
+            return False
+        if answer == _ALREADY_ISSUED:
+            raise AlreadyIssued()
+        if answer == _NOT_IN_PANEL:
+            raise NotEligible(IneligibleReason.NOT_IN_PANEL)
+        return True
+
+    async def _sign(self, cid: str, subject_key: str, admitted: _Admitted) -> bytes:
+        """Sign a reserved request; release the reservation when signing fails."""
         try:
-            response = self._sign(signer, request)
+            response = self._sign_request(admitted.signer, admitted.request)
         except (tokens.UnknownKey, tokens.MessageTooLong) as exc:
-            await self._release(cid, session.subject_key)
+            await self._release(cid, subject_key)
             raise MalformedTokenRequest() from exc
         except Exception as exc:
-            await self._release(cid, session.subject_key)
+            await self._release(cid, subject_key)
             log.error("signing_failed", cid=cid, error=type(exc).__name__)
             raise IssuerUnavailable() from exc
         except BaseException:  # cancelled: nothing may stay half-written
-            await self._release(cid, session.subject_key)
+            await self._release(cid, subject_key)
             raise
-        log.info("token_issued", cid=cid, key_seq=key.seq)
+        log.info("token_issued", cid=cid, key_seq=admitted.key.seq)
         note("token_issued")
         encoded: bytes = response.to_bytes()
         return encoded
-
-    async def _reserve(self, cid: str, subject_key: str, limit: int) -> None:
-        count = await self._reserve_script(keys=[ledger_key(cid)], args=[subject_key, limit])
-        if int(count) < 0:
-            raise AlreadyIssued()
 
     async def _release(self, cid: str, subject_key: str) -> None:
         try:

@@ -92,6 +92,11 @@ class SessionCodec:
         self.idle_seconds = idle_seconds
         self.clock = clock
         self.secure = secure
+        # What Starlette's Response.set_cookie writes after the value for these attributes
+        # (a test compares the two); http.cookies would cost more than the HMAC.
+        self._attributes = f"; HttpOnly; Max-Age={idle_seconds}; Path=/; SameSite=lax" + (
+            "; Secure" if secure else ""
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock) -> SessionCodec:
@@ -159,16 +164,12 @@ class SessionCodec:
             return None
 
     def set_cookie(self, response: Response, session: IssuerSession) -> None:
-        """Write (or refresh) the session cookie on ``response``."""
-        response.set_cookie(
-            COOKIE_NAME,
-            self.encode(session),
-            max_age=self.idle_seconds,
-            path="/",
-            secure=self.secure,
-            httponly=True,
-            samesite="lax",
-        )
+        """Write (or refresh) the session cookie on ``response``.
+
+        The value is base64url and ".", which a cookie carries unquoted (RFC 6265 §4.1.1).
+        """
+        header = f"{COOKIE_NAME}={self.encode(session)}{self._attributes}"
+        response.raw_headers.append((b"set-cookie", header.encode("ascii")))
 
     def delete_cookie(self, response: Response) -> None:
         """Remove the session cookie (logout, or a login that changed who is logged in)."""

@@ -19,6 +19,7 @@ from issuer.errors import (
     problem,
     status_of,
 )
+from issuer.issuance import IssuanceService
 from issuer.policy import BrpFacts
 from issuer.schemas import (
     BatchItemIn,
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_BATCH",
     "TOKEN_REQUEST_MEDIA_TYPE",
     "TOKEN_RESPONSE_MEDIA_TYPE",
+    "answer_token_request",
     "router",
 ]
 
@@ -129,6 +131,11 @@ async def login_options(cid: str, issuance: IssuanceDep) -> LoginOptionsOut:
 )
 async def token_request(cid: str, request: Request, issuance: IssuanceDep) -> Response:
     """RFC 9578 §5: one TokenRequest in, one TokenResponse out."""
+    return await answer_token_request(cid, request, issuance)
+
+
+async def answer_token_request(cid: str, request: Request, issuance: IssuanceService) -> Response:
+    """The answer of :func:`token_request`; ``issuer.hotpath`` serves the route with it too."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != TOKEN_REQUEST_MEDIA_TYPE:
         raise UnsupportedMediaType()

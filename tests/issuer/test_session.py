@@ -126,3 +126,37 @@ def test_cookie_attributes_through_fastapi(tmp_path: object, dev_mode: bool) -> 
         assert client.get("/me").json() == {"level": None}
         client.post("/logout")
         assert COOKIE_NAME not in client.cookies
+
+
+@pytest.mark.parametrize("secure", [True, False])
+@pytest.mark.parametrize("age", [None, 34])
+def test_set_cookie_writes_what_starlette_writes(secure: bool, age: int | None) -> None:
+    """The header is formatted by hand (speed); it must equal Response.set_cookie's."""
+    clock = FixedClock()
+    codec = SessionCodec(b"s" * 32, idle_seconds=600, clock=clock, secure=secure)
+    session = IssuerSession(
+        scheme="digid",
+        subject_key=KEY,
+        level="hoog",
+        age=age,
+        municipality=None if age is None else "0363",
+    )
+    ours = Response()
+    codec.set_cookie(ours, session)
+    reference = Response()
+    reference.set_cookie(
+        COOKIE_NAME,
+        codec.encode(session),
+        max_age=600,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    assert ours.raw_headers == reference.raw_headers
+    assert ours.headers["set-cookie"].startswith(f"{COOKIE_NAME}={codec.encode(session)};")
+    # Negative twin: a differently configured codec writes another header.
+    other = SessionCodec(b"s" * 32, idle_seconds=900, clock=clock, secure=secure)
+    differs = Response()
+    other.set_cookie(differs, session)
+    assert differs.raw_headers != reference.raw_headers
