@@ -72,10 +72,11 @@ APP = "bench.bench_participation:create_from_environment"
 
 
 def create_from_environment() -> Any:
-    """uvicorn factory for the worker processes (settings from INSPRAAK_* variables)."""
-    from participation import create_app
+    """uvicorn factory for the worker processes (settings from INSPRAAK_* variables), with
+    logging and the garbage collector set up as ``inspraak serve`` does."""
+    from bench.bench_http import create_from_environment as create
 
-    return create_app(Settings())
+    return create()
 
 
 def make_tokens(count: int, keys_file: Path, host: str) -> list[str]:

@@ -3,13 +3,15 @@
 Starts the embedded Valkey (AOF, ``appendfsync always`` as in production) and
 ``inspraak serve verifier`` in a subprocess, pre-makes tokens (blinded, blind-signed,
 finalized), then fires them from many concurrent keep-alive connections and reports
-redemptions/s with p50/p99 latency. In the same run, against the same server and with the
-same client, it measures ``GET /healthz`` (HTTP plus one store round trip): the floor that
-the verifier's own work (parse, RSA-PSS verify, Lua spend) adds to. Appends to
+redemptions/s with p50/p99 latency. The connections are wrk's when it is installed
+(``bench/bench_http.run_wrk``, each token sent once), else a minimal Python client. In
+the same run, against the same server and with the same client, it measures
+``GET /healthz`` (HTTP plus one store round trip): the floor that the verifier's own work
+(parse, RSA-PSS verify, Lua spend) adds to. Appends to
 bench/RESULTS.md under "## Redemption over HTTP (verifier/)". Issue #4 target: >= 5,000/s,
 p99 < 20 ms.
 
-    python bench/bench_redeem.py [--tokens 3000] [--connections 64]
+    python bench/bench_redeem.py [--tokens 3000] [--connections 64] [--python]
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,6 +116,28 @@ def post(body: bytes) -> bytes:
     )
 
 
+def drive(
+    wrk: str | None, port: int, requests: list[bytes], *, once: bool, connections: int, tmp: Path
+) -> tuple[float, float, float, Counter[int]]:
+    """(rate, p50 ms, p99 ms, statuses) of one step: wrk if given, else the Python client.
+
+    With wrk, ``once`` sends every request once (tokens; wrk runs 10 s, the rate counts from
+    the first request to the last answer); otherwise it cycles for 2 s.
+    """
+    if wrk is not None:
+        from bench.bench_http import run_wrk
+
+        step = run_wrk(
+            wrk, port, requests, once=once, connections=connections, threads=1,
+            seconds=10 if once else 2, workdir=tmp,
+        )  # fmt: skip
+        statuses = Counter({int(k): n for k, n in step.statuses.items()})
+        statuses[-1] += sum(n for k, n in step.errors.items() if k != "status")
+        return step.rate, step.p50_ms, step.p99_ms, +statuses
+    rate, latencies, answered = asyncio.run(load(port, requests, connections))
+    return rate, percentile_ms(latencies, 50), percentile_ms(latencies, 99), Counter(answered)
+
+
 SERVE = "from inspraak.cli import main; main()"
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
@@ -120,8 +146,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=3000)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--python", action="store_true", help="the Python client, not wrk")
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args()
+    wrk = None if args.python else shutil.which("wrk")
 
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -149,24 +177,29 @@ def main() -> None:
         )
         try:
             wait_for_port(port, server, what="the verifier", seconds=60)
-            floor_1, _, _ = asyncio.run(load(port, [HEALTHZ] * args.tokens, args.connections))
-            rate, latencies, statuses = asyncio.run(
-                load(port, [post(b) for b in bodies], args.connections)
+            healthz = [HEALTHZ] * (1 if wrk else args.tokens)
+            redeem = [post(b) for b in bodies]
+            c, folder = args.connections, Path(tmp)
+            floor_1, *_ = drive(wrk, port, healthz, once=False, connections=c, tmp=folder)
+            rate, p50, p99, statuses = drive(
+                wrk, port, redeem, once=True, connections=c, tmp=folder
             )
-            floor_2, _, _ = asyncio.run(load(port, [HEALTHZ] * args.tokens, args.connections))
-            replay, _, replay_statuses = asyncio.run(
-                load(port, [post(b) for b in bodies[: args.tokens // 4]], args.connections)
+            floor_2, *_ = drive(wrk, port, healthz, once=False, connections=c, tmp=folder)
+            replay, _, _, replay_statuses = drive(
+                wrk, port, redeem[: args.tokens // 4], once=True, connections=c, tmp=folder
             )
         finally:
             server.terminate()
             server.wait(timeout=30)
 
-    if statuses.count(200) != len(bodies) or set(replay_statuses) != {401}:
-        sys.exit(f"unexpected answers: {sorted(set(statuses))} then {sorted(set(replay_statuses))}")
+    if statuses != Counter({200: len(bodies)}) or set(replay_statuses) != {401}:
+        sys.exit(f"unexpected answers: {dict(statuses)} then {dict(replay_statuses)}")
     floor = (floor_1 + floor_2) / 2
-    p50, p99 = percentile_ms(latencies, 50), percentile_ms(latencies, 99)
     load_avg = os.getloadavg()[0]
-    print(f"load average {load_avg:.2f} on {os.cpu_count()} cores, {args.connections} connections")
+    print(
+        f"load average {load_avg:.2f} on {os.cpu_count()} cores, {args.connections} connections,"
+        f" driver {'wrk' if wrk else 'python'}"
+    )
     print(f"redeem   {rate:8.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", end="  ")
     print("(target >= 5000/s, p99 < 20 ms)")
     print(f"replays  {replay:8.0f}/s  (all refused, 401)")
@@ -178,7 +211,8 @@ def main() -> None:
         record(
             HEADING,
             f"| {now} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {replay:.0f} | {floor:.0f} "
-            f"| {rate / floor:.2f} | {args.connections} | {load_avg:.1f} / {os.cpu_count()} |",
+            f"| {rate / floor:.2f} | {args.connections} ({'wrk' if wrk else 'python'}) "
+            f"| {load_avg:.1f} / {os.cpu_count()} |",
             note="`python bench/bench_redeem.py`: one uvicorn worker running `inspraak serve "
             "verifier`, embedded Valkey with `appendfsync always`, load from a minimal "
             "keep-alive HTTP/1.1 client in the same machine. healthz (HTTP + one store round "

@@ -16,23 +16,35 @@ participation side reads the issuer's keys from a keys file). Client processes (
 - ``reference`` (same run, same client): ``GET /readyz`` of the participation service
   (HTTP + one store PING), the floor every other figure sits on.
 
-Each (workers, scenario, concurrency) step stops after ``--seconds`` or ``--max-requests``.
-Prints requests/s, p50 and p99; appends a block to bench/RESULTS.md under
+With ``wrk`` installed (``--driver auto``, the default), ``reference``, ``redemption`` and
+``voting`` run under wrk instead (C, LuaJIT; ``bench/bench_http.run_wrk`` with
+``bench/wrk/replay.lua``, ``--clients`` wrk threads): it takes far less CPU from the servers
+than Python clients. Tokens still go out once each, the sessions of the joins are kept
+from wrk's answers, and reference and votes repeat until ``--seconds`` is over.
+``issuance`` and ``mixed`` need each answer (or two services) and stay with the Python
+clients, as everything does with ``--driver python``.
+
+Each (workers, scenario, concurrency) step stops after ``--seconds`` or ``--max-requests``
+(wrk steps: after ``--seconds`` or when the tokens are spent).
+Prints requests/s, p50 and p99 and the status mix; appends a block to bench/RESULTS.md under
 "## Load (bench/load.py)" and draws bench/load.png (throughput vs concurrency). Load
 generator and servers share the machine; on a shared 2-core machine the figures are
 a floor, not a capacity.
 
     python bench/load.py [--seconds 3] [--levels 1,4,16,64] [--workers 1,2] [--clients 2]
+                         [--driver auto|wrk|python]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,7 +78,9 @@ def issuer_from_environment() -> Any:
 
     settings = Settings()
     configure_logging(log_format="json", level="WARNING")
-    return create_app(settings)
+    app = create_app(settings)
+    gc.freeze()  # as inspraak.serve.app_for_worker does
+    return app
 
 
 def participation_from_environment() -> Any:
@@ -76,7 +90,9 @@ def participation_from_environment() -> Any:
 
     settings = Settings()
     configure_logging(log_format="json", level="WARNING")
-    return create_app(settings)
+    app = create_app(settings)
+    gc.freeze()  # as inspraak.serve.app_for_worker does
+    return app
 
 
 # -- the client ---------------------------------------------------------------------
@@ -138,6 +154,44 @@ async def _drive(
 def _client_job(args: tuple[int, list[tuple[int, bytes]], int, float]) -> Any:
     port, requests, connections, seconds = args
     return asyncio.run(_drive(port, requests, connections, seconds))
+
+
+WRK_SCENARIOS = ("reference", "redemption", "voting")
+"""Scenarios wrk can drive: their requests need nothing from earlier answers in the same
+step. Issuance (each answer is finalized with its own blinding state) and mixed traffic
+(two services) stay with the Python clients."""
+
+
+def run_wrk_step(
+    wrk: str,
+    port: int,
+    scenario: str,
+    requests: list[tuple[int, int, bytes]],
+    concurrency: int,
+    args: argparse.Namespace,
+    workdir: Path,
+) -> tuple[float, float, float, Counter[int], list[tuple[int, int, bytes]], int]:
+    """One step under wrk (bench/bench_http.py): tokens are sent once, the rest cycled."""
+    from bench.bench_http import run_wrk
+
+    bodies: list[bytes] = []
+    step = run_wrk(
+        wrk,
+        port,
+        [raw for _key, _tag, raw in requests],
+        once=scenario == "redemption",
+        connections=concurrency,
+        threads=min(args.clients, concurrency),
+        seconds=args.seconds,
+        workdir=workdir,
+        keep=bodies if scenario == "redemption" else None,
+    )
+    statuses: Counter[int] = Counter({int(k): n for k, n in step.statuses.items()})
+    for kind, n in step.errors.items():
+        if n and kind != "status":
+            statuses[-1] += n  # socket errors and timeouts: shown as status -1
+    kept = [(JOIN, 200, body) for body in bodies if b'"session"' in body]  # not fillers
+    return step.rate, step.p50_ms, step.p99_ms, statuses, kept, step.requests
 
 
 def run_step(
@@ -346,8 +400,17 @@ def main() -> None:
     parser.add_argument("--levels", default="1,4,16,64")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
+    parser.add_argument(
+        "--driver",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="wrk (when installed) for reference, redemption and voting; python for all",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args()
+    wrk = None if args.driver == "python" else shutil.which("wrk")
+    if wrk is None and args.driver == "wrk":
+        sys.exit("wrk is not installed (apt-get install wrk)")
     levels = [int(x) for x in args.levels.split(",")]
     worker_counts = [int(x) for x in args.workers.split(",")]
 
@@ -441,9 +504,14 @@ def main() -> None:
                             requests = make_requests(scenario, traffic, args.max_requests)
                             if not requests:
                                 continue
-                            rate, p50, p99, statuses, kept, done = run_step(
-                                pool, args.clients, ports, requests, level, args.seconds
-                            )
+                            if wrk is not None and scenario in WRK_SCENARIOS:
+                                rate, p50, p99, statuses, kept, done = run_wrk_step(
+                                    wrk, part_port, scenario, requests, level, args, Path(tmp)
+                                )
+                            else:
+                                rate, p50, p99, statuses, kept, done = run_step(
+                                    pool, args.clients, ports, requests, level, args.seconds
+                                )
                             traffic.issued([k for k in kept if k[0] >= 2])
                             traffic.joined([k for k in kept if k[0] == JOIN])
                             codes = ",".join(f"{c}:{m}" for c, m in sorted(statuses.items()))
@@ -472,7 +540,8 @@ def _record(rows: list[Any], args: argparse.Namespace, before: float, after: flo
         f"\n### {stamp}",
         "",
         f"`python bench/load.py --seconds {args.seconds:g} --max-requests {args.max_requests} "
-        f"--levels {args.levels} --workers {args.workers} --clients {args.clients}` on a "
+        f"--levels {args.levels} --workers {args.workers} --clients {args.clients} "
+        f"--driver {args.driver}` on a "
         f"shared {os.cpu_count()}-core machine (load average {before:.1f} before, "
         f"{after:.1f} after; other engineers' jobs running; the load generator shares the "
         "cores). Plot: `bench/load.png`.",

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import PROBLEM_RESPONSES, route_id
+from inspraak.http import NO_NATIVE_TELEMETRY, PROBLEM_RESPONSES, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from participation.deps import require_organiser
 from participation.errors import install_error_handlers
+from participation.hotpaths import HotPaths
 from participation.routes import admin, api, pages
 from participation.sessions import SessionSigner, load_client_hash_secret, load_session_key
 from participation.state import build_services
@@ -86,6 +87,7 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=route_id,
         responses=PROBLEM_RESPONSES,
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.include_router(api.router, prefix="/api")
     app.include_router(admin.router, prefix="/api/admin", dependencies=[Depends(require_organiser)])
@@ -94,6 +96,8 @@ def create_app(
     app.state.templates = Templates()
     install_error_handlers(app)
     pages.install_page_errors(app)
+    # Innermost: the hot routes answered without FastAPI's routing, with the same handlers.
+    app.add_middleware(HotPaths, handlers=app.exception_handlers, prefix="/api")
     install_probes(app, service="participation")
     app.add_middleware(
         ContentSecurityPolicy,

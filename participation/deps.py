@@ -29,6 +29,8 @@ __all__ = [
     "Participant",
     "ParticipantDep",
     "ServicesDep",
+    "authenticate_participant",
+    "bearer",
     "get_clock",
     "get_consultation",
     "get_organiser",
@@ -40,12 +42,16 @@ __all__ = [
 _CID = re.compile(CID_PATTERN)
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are coroutines even where they do not await: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread hop per request on every hot route.
+
+
+async def get_services(request: Request) -> Services:
     services: Services = request.state.services
     return services
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.state.clock
     return clock
 
@@ -70,21 +76,21 @@ class Participant:
     pid: str
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def bearer(authorization: str | None) -> str | None:
+    """The credentials of an ``Authorization: Bearer ...`` header, if that is what it holds."""
+    scheme, _, value = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
 
 
-async def get_participant(
-    cid: str, request: Request, services: ServicesDep, clock: ClockDep
+async def authenticate_participant(
+    cid: str, *, bearer_value: str | None, cookie: str | None, services: Services, clock: Clock
 ) -> Participant:
-    """The participant of a valid session for this consultation (Bearer first, then cookie)."""
+    """The participant of a valid session for ``cid`` (Bearer first, then the cookie)."""
     if not _CID.fullmatch(cid):
         raise UnknownConsultation()
-    session = _bearer(request) or request.cookies.get(cookie_name(cid))
+    session = bearer_value or cookie
     if not session:
         raise SessionRequired()
     try:
@@ -96,6 +102,19 @@ async def get_participant(
         consultation.require_open(clock.now())  # closed: say so, not "join again"
         pid = services.signer.verify(session, cid, ignore_expiry=True)
     return Participant(cid=cid, pid=pid)
+
+
+async def get_participant(
+    cid: str, request: Request, services: ServicesDep, clock: ClockDep
+) -> Participant:
+    """The participant of a valid session for this consultation (Bearer first, then cookie)."""
+    return await authenticate_participant(
+        cid,
+        bearer_value=bearer(request.headers.get("authorization")),
+        cookie=request.cookies.get(cookie_name(cid)),
+        services=services,
+        clock=clock,
+    )
 
 
 ParticipantDep = Annotated[Participant, Depends(get_participant)]

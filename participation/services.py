@@ -6,7 +6,6 @@ Lua script from ``participation/lua/``, every key comes from ``participation/sto
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import nh3
 import structlog
 from markdown_it import MarkdownIt
-from redis.exceptions import RedisError
 
 from inspraak.clock import Clock, coarse_time
 from inspraak.store import Store
@@ -684,17 +682,19 @@ class ParticipantService:
         """A fresh participant id: 16 random bytes, base64url, 22 characters."""
         return base64.urlsafe_b64encode(self._rng.token_bytes(16)).decode().rstrip("=")
 
-    async def create(self, cid: str) -> str:
+    def record(self, cid: str) -> tuple[str, str, dict[str, str]]:
+        """A fresh participant: its id, and the key and fields of its record, for the join
+        to write in the same script as the token's spend."""
         pid = self.new_id()
         day = coarse_time(self._clock.now(), self._settings.timestamp_resolution_seconds)
-        await self._store.hset(
-            participant_key(cid, pid), mapping={"joined_day": day.date().isoformat()}
-        )
-        return pid
+        return pid, participant_key(cid, pid), {"joined_day": day.date().isoformat()}
 
-    async def discard(self, cid: str, pid: str) -> None:
-        """Remove a participant record whose join did not complete (no votes, no session)."""
-        await self._store.delete(participant_key(cid, pid))
+    async def create(self, cid: str) -> str:
+        """A participant record written on its own (the demo and benchmarks; joins use
+        :meth:`record`)."""
+        pid, key, fields = self.record(cid)
+        await self._store.hset(key, mapping={k: v for k, v in fields.items()})
+        return pid
 
 
 class ReportService:
@@ -849,10 +849,10 @@ class JoinService:
     """Join: spend a Privacy Pass token once, then hand out a session for a fresh random id.
 
     Order: consultation open, a PrivateToken presented (else the RFC 9577 challenge), join
-    limit per client, participant record, redemption (the verifier spends the token
-    atomically), session. The record comes first so that a failure between the two writes
-    leaves at most an unused record (removed when the spend is refused), never a spent token
-    without a participant. Nothing of the token is kept here.
+    limit per client, redemption, session. The verifier's spend script writes the
+    participant record too, only when it spends: a join leaves both or neither, never a
+    spent token without a participant nor a participant without a spent token. Nothing of
+    the token is kept here.
     """
 
     def __init__(
@@ -908,25 +908,22 @@ class JoinService:
         except DecodeError:
             log.info("join_refused", cid=consultation.id, reason="malformed")
             raise TokenRefused(await self.www_authenticate(consultation)) from None
-        pid = await self._participants.create(consultation.id)
+        pid, record_key, fields = self._participants.record(consultation.id)
         try:
             await self._redeemer.redeem(
                 consultation.id,
                 token,
                 challenge=self.challenge(consultation),
                 closes_at=consultation.closes,
+                record=(record_key, fields),
             )
-        except BaseException as exc:
-            with contextlib.suppress(RedisError):
-                await self._participants.discard(consultation.id, pid)
-            if isinstance(exc, RedemptionError):
-                log.info("join_refused", cid=consultation.id, reason=exc.reason)
-                raise TokenRefused(await self.www_authenticate(consultation)) from None
-            if isinstance(exc, VerifierClosed):
-                raise ConsultationClosed() from None
-            if isinstance(exc, VerifierUnavailable):
-                raise StoreUnavailable() from exc
-            raise
+        except RedemptionError as exc:
+            log.info("join_refused", cid=consultation.id, reason=exc.reason)
+            raise TokenRefused(await self.www_authenticate(consultation)) from None
+        except VerifierClosed:
+            raise ConsultationClosed() from None
+        except VerifierUnavailable as exc:
+            raise StoreUnavailable() from exc
         log.info("participant_joined", cid=consultation.id)
         session = self._signer.issue(consultation.id, pid, expires=consultation.closes)
         return Joined(pid=pid, session=session, expires=consultation.closes)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SESSION_ALGORITHM",
+    "VERIFIED_CACHE_SIZE",
     "SessionSigner",
     "audience",
     "cookie_name",
@@ -103,14 +104,26 @@ def load_client_hash_secret(settings: Settings) -> bytes:
     return _write_exclusive(path, fresh).strip()
 
 
+VERIFIED_CACHE_SIZE = 16_384
+"""Sessions whose signature this process has checked, remembered for the next vote."""
+
+
 class SessionSigner:
-    """Issues and checks participant sessions with one ES256 key."""
+    """Issues and checks participant sessions with one ES256 key.
+
+    A participant sends the same session with every vote, so a session that passed the
+    signature and claims checks once is remembered (in memory, up to
+    :data:`VERIFIED_CACHE_SIZE`, oldest forgotten first) with its participant id and
+    expiry: the next check is a dictionary look-up plus the expiry against the clock. Our
+    sessions carry no ``nbf`` or ``iat``, so nothing else in the outcome depends on time.
+    """
 
     def __init__(self, key: ec.EllipticCurvePrivateKey, *, issuer: str, clock: Clock) -> None:
         self._key = key
         self._public = key.public_key()
         self._issuer = issuer
         self._clock = clock
+        self._verified: dict[tuple[str, str], tuple[str, int]] = {}
 
     def issue(self, cid: str, pid: str, *, expires: datetime) -> str:
         """A session for participant ``pid`` in consultation ``cid``, valid until ``expires``."""
@@ -133,6 +146,19 @@ class SessionSigner:
             SessionExpired: valid, but past its ``exp`` (by our clock).
             SessionInvalid: bad signature or another consultation.
         """
+        known = self._verified.get((session, cid))
+        if known is None:
+            known = self._check(session, cid)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[(session, cid)] = known
+        pid, expires = known
+        if not ignore_expiry and expires <= int(self._clock.now().timestamp()):
+            raise SessionExpired("expired")
+        return pid
+
+    def _check(self, session: str, cid: str) -> tuple[str, int]:
+        """(participant id, ``exp``) of a session with a valid signature and claims for ``cid``."""
         try:
             claims = jwt.decode(
                 session,
@@ -140,16 +166,21 @@ class SessionSigner:
                 algorithms=[SESSION_ALGORITHM],
                 audience=audience(cid),
                 issuer=self._issuer,
-                # Expiry is checked against the injected clock below, not the system time.
+                # Expiry is checked against the injected clock by the caller, not the system
+                # time; a session with nbf or iat is not one of ours (the cache relies on it).
                 options={"require": ["exp", "sub", "aud", "cid"], "verify_exp": False},
             )
         except jwt.InvalidTokenError as exc:
             raise SessionInvalid(type(exc).__name__) from exc
         if claims.get("cid") != cid:
             raise SessionInvalid("consultation mismatch")
-        if not ignore_expiry and int(claims["exp"]) <= int(self._clock.now().timestamp()):
-            raise SessionExpired("expired")
+        if "nbf" in claims or "iat" in claims:
+            raise SessionInvalid("unexpected time claim")
         pid = claims["sub"]
         if not isinstance(pid, str) or not pid:
             raise SessionInvalid("no participant")
-        return pid
+        try:
+            expires = int(claims["exp"])
+        except (TypeError, ValueError) as exc:
+            raise SessionInvalid("bad expiry") from exc
+        return pid, expires

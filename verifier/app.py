@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
-from inspraak.http import PROBLEM_RESPONSES, route_id
+from inspraak.http import NO_NATIVE_TELEMETRY, PROBLEM_RESPONSES, route_id
 from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from verifier import routes
@@ -51,6 +51,7 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=route_id,
         responses=PROBLEM_RESPONSES,
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.include_router(routes.router)
     install_error_handlers(app)

@@ -11,7 +11,8 @@ from verifier.redeem import Redeemer
 __all__ = ["RedeemerDep", "get_redeemer"]
 
 
-def get_redeemer(request: Request) -> Redeemer:
+async def get_redeemer(request: Request) -> Redeemer:
+    """A coroutine, so that FastAPI does not run it in a worker thread on every request."""
     redeemer: Redeemer = request.state.redeemer
     return redeemer
 

@@ -39,7 +39,7 @@ from verifier.errors import (
 )
 from verifier.interfaces import KeySource
 from verifier.keys import VerificationKey
-from verifier.store import SpentTokens
+from verifier.store import Record, SpentTokens
 
 if TYPE_CHECKING:
     # Types only (see verifier/keys.py on the import cycle).
@@ -94,11 +94,14 @@ class Redeemer:
         *,
         challenge: TokenChallenge | None = None,
         closes_at: datetime | None = None,
+        record: Record | None = None,
     ) -> Redemption:
         """Verify ``token`` for ``cid`` and mark it spent; succeeds once per token.
 
         ``challenge`` defaults to :meth:`challenge`; ``closes_at`` (the consultation's close,
         if the caller knows it) refuses late redemptions and bounds the spent set's life.
+        ``record`` is written in the same atomic step as the spend, and only with it
+        (:meth:`verifier.store.SpentTokens.spend`).
 
         Raises:
             ConsultationClosed: ``closes_at`` has passed (checked before the token).
@@ -106,7 +109,7 @@ class Redeemer:
             StoreUnavailable, KeysUnavailable: undecided; the token is not spent.
         """
         try:
-            redemption = await self._redeem(cid, token, challenge, closes_at)
+            redemption = await self._redeem(cid, token, challenge, closes_at, record)
         except VerifierError as exc:
             log.info("token_refused", cid=cid, reason=exc.reason)
             if isinstance(exc, AlreadySpent):
@@ -122,6 +125,7 @@ class Redeemer:
         token: bytes | Token,
         challenge: TokenChallenge | None,
         closes_at: datetime | None,
+        record: Record | None,
     ) -> Redemption:
         now = self._clock.now()
         if closes_at is not None and now >= closes_at:
@@ -142,7 +146,7 @@ class Redeemer:
         expire_at = _spent_expiry(keys, closes_at)
         if expire_at is not None:
             expire_at += self._grace
-        if not await self._spent.spend(cid, token.to_bytes(), expire_at=expire_at):
+        if not await self._spent.spend(cid, token.to_bytes(), expire_at=expire_at, record=record):
             raise AlreadySpent
         return Redemption(cid=cid, token_key_id=key.token_key_id)
 

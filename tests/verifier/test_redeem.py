@@ -343,3 +343,42 @@ async def test_no_token_bytes_or_nonce_in_the_store_or_the_log(
     assert [e["event"] for e in events] == ["token_redeemed"] * 3 + ["token_refused"] * 2
     assert [e.get("reason") for e in events[3:]] == ["already_spent", "bad_signature"]
     assert all(set(e) <= {"event", "log_level", "cid", "reason"} for e in events)
+
+
+async def test_a_record_is_written_with_the_spend_and_only_with_it(
+    redeemer: Redeemer, token: Token, sync_store: redis.Redis
+) -> None:
+    key = "{c:" + CID + "}:participant:p1"
+    await redeemer.redeem(CID, token, record=(key, {"joined_day": "2026-03-10"}))
+    assert sync_store.hgetall(key) == {b"joined_day": b"2026-03-10"}
+    again = "{c:" + CID + "}:participant:p2"
+    with pytest.raises(AlreadySpent):
+        await redeemer.redeem(CID, token, record=(again, {"joined_day": "2026-03-10"}))
+    assert not sync_store.exists(again)
+
+
+async def test_concurrent_redemptions_with_records_write_exactly_one(
+    redeemer: Redeemer, token: Token, sync_store: redis.Redis
+) -> None:
+    results = await asyncio.gather(
+        *(
+            redeemer.redeem(CID, token, record=("{c:" + CID + f"}}:participant:p{i}", {"d": "1"}))
+            for i in range(200)
+        ),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert len(list(sync_store.scan_iter(match="{c:" + CID + "}:participant:*"))) == 1
+
+
+async def test_a_record_must_belong_to_the_consultation(
+    redeemer: Redeemer, token: Token, sync_store: redis.Redis
+) -> None:
+    for record in (
+        ("{c:" + OTHER_CID + "}:participant:p1", {"d": "1"}),
+        ("participant:p1", {"d": "1"}),
+        ("{c:" + CID + "}:participant:p1", {}),
+    ):
+        with pytest.raises(ValueError, match="record"):
+            await redeemer.redeem(CID, token, record=record)
+    assert sync_store.scard(spent_set_key(CID)) == 0

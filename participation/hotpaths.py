@@ -1,0 +1,195 @@
+"""The two hot routes, ``POST /api/c/{cid}/votes`` and ``POST /api/c/{cid}/join``, served
+without FastAPI's routing, dependency solving and response models.
+
+``HotPaths`` is the innermost middleware of the participation app. A request it takes runs
+the same code as the FastAPI route (``participation.routes.api``): the same session check,
+the same services, the same exception handlers and JSON. Anything it is not sure of goes
+on to FastAPI unchanged: other paths and methods, a vote body that is not small JSON of
+the right shape (FastAPI then gives its own 422, byte for byte), so that every error
+answer stays the route's. The routes stay in the OpenAPI document; this only skips work
+(see bench/RESULTS.md, "Participation over HTTP, wrk").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import Headers
+from starlette.requests import Request, cookie_parser
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inspraak.http import ROUTE_SCOPE_KEY
+from inspraak.metrics import note
+from participation.deps import authenticate_participant, bearer, get_consultation
+from participation.schemas import JoinResult, VoteIn, VoteResult
+from participation.sessions import cookie_name
+from participation.state import Services
+
+__all__ = ["MAX_VOTE_BODY", "HotPaths"]
+
+MAX_VOTE_BODY = 4096
+"""Larger vote bodies (or ones without Content-Length) are left to FastAPI and its limits."""
+
+_JSON = "application/json"
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == _JSON
+
+
+class HotPaths:
+    """Pure ASGI middleware: serves votes and joins directly, passes everything else on.
+
+    ``handlers`` is the app's exception-handler table (``app.exception_handlers``, the same
+    dict the app keeps adding to), so a refused vote or join is answered as the route's.
+    """
+
+    def __init__(self, app: ASGIApp, *, handlers: Mapping[Any, Any], prefix: str = "/api") -> None:
+        self.app = app
+        self.handlers = handlers
+        self.templates = {
+            "votes": f"{prefix}/c/{{cid}}/votes",
+            "join": f"{prefix}/c/{{cid}}/join",
+        }
+        # The routes' own pattern: ``{cid}`` is one path segment, checked like the route does.
+        self.path = re.compile(re.escape(prefix) + r"/c/([^/]+)/(votes|join)")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        match = self.path.fullmatch(path)
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        cid, action = match[1], match[2]
+        headers = Headers(scope=scope)
+        if action == "votes":
+            body = await self._small_json(headers, receive)
+            vote = _parse_vote(body) if body is not None else None
+            if vote is None:
+                await self.app(scope, receive if body is None else _replay(body, receive), send)
+                return
+            scope[ROUTE_SCOPE_KEY] = self.templates["votes"]
+            await self._answer(scope, receive, send, self._vote(scope, headers, cid, vote))
+            return
+        scope[ROUTE_SCOPE_KEY] = self.templates["join"]
+        await self._answer(scope, receive, send, self._join(scope, headers, cid))
+
+    async def _small_json(self, headers: Headers, receive: Receive) -> bytes | None:
+        """The whole body of a small JSON request; None (nothing read) for anything else."""
+        length = headers.get("content-length")
+        if not length or not length.isdigit() or int(length) > MAX_VOTE_BODY:
+            return None
+        if not _is_json(headers.get("content-type", "")):
+            return None
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away: FastAPI would see the same disconnect.
+                return b"".join(chunks) if chunks else None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _vote(self, scope: Scope, headers: Headers, cid: str, vote: VoteIn) -> Response:
+        services, clock = _state(scope)
+        participant = await authenticate_participant(
+            cid,
+            bearer_value=bearer(headers.get("authorization")),
+            cookie=_cookie(headers, cookie_name(cid)),
+            services=services,
+            clock=clock,
+        )
+        outcome = await services.votes.vote(
+            participant.cid, participant.pid, vote.statement, vote.vote
+        )
+        note("vote")
+        result = VoteResult(statement=vote.statement, vote=vote.vote, changed=outcome.changed)
+        return _json(result.model_dump_json())
+
+    async def _join(self, scope: Scope, headers: Headers, cid: str) -> Response:
+        services, _clock = _state(scope)
+        consultation = await get_consultation(cid, services)
+        client = scope.get("client")
+        joined = await services.join.join(
+            consultation, headers.get("authorization"), client=client[0] if client else None
+        )
+        result = JoinResult(
+            session=joined.session, consultation=consultation.id, expires_at=joined.expires.date()
+        )
+        response = _json(result.model_dump_json())
+        response.set_cookie(
+            cookie_name(consultation.id),
+            joined.session,
+            expires=joined.expires,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=services.settings.public_url.startswith("https://"),
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, work: Any) -> None:
+        """Send what ``work`` answers, or what the app's handler for its exception answers."""
+        try:
+            response: Response = await work
+        except Exception as exc:
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise
+            response = await handler(Request(scope, receive), exc)
+        await response(scope, receive, send)
+
+    def _handler_for(self, exc: Exception) -> Any:
+        for cls in type(exc).__mro__:
+            if cls in self.handlers:
+                return self.handlers[cls]
+        return None
+
+
+def _state(scope: Scope) -> tuple[Services, Any]:
+    state = scope["state"]
+    return state["services"], state["clock"]
+
+
+def _cookie(headers: Headers, name: str) -> str | None:
+    raw = headers.get("cookie")
+    return cookie_parser(raw).get(name) if raw else None
+
+
+def _parse_vote(body: bytes) -> VoteIn | None:
+    """The vote, parsed as FastAPI would (``json.loads``, then the model); None if invalid."""
+    try:
+        return VoteIn.model_validate(json.loads(body))
+    except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError included
+        return None
+
+
+def _json(body: str) -> Response:
+    return Response(body, media_type=_JSON)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands out the body already read, then what the client sends next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
