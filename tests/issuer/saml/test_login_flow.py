@@ -15,6 +15,7 @@ import redis
 from structlog.testing import capture_logs
 
 from inspraak.clock import FixedClock
+from inspraak.logging import configure_logging
 from inspraak.settings import Settings
 from issuer.identifiers import pepper_bytes, subject_key
 from issuer.session import COOKIE_NAME, SessionCodec
@@ -126,7 +127,9 @@ def test_identifier_never_reaches_store_or_log(
     # The capture did see the login, with its level (under a key structlog leaves alone).
     assert any(e["event"] == "saml_login" and e["assurance"] == level for e in events)
     assert identifier not in repr(events)
-    # And once more with the real renderers writing to stdout/stderr.
+    # And once more with the real renderers writing to stderr, configured here: another test
+    # in this worker may have left logging pointed at its own stream or at a higher level.
+    configure_logging(log_format="json", level="INFO")
     again = login_through_idp(
         client, scheme=scheme, identifier=identifier, level=level, binding=binding
     )
