@@ -1,4 +1,5 @@
-"""HTTP pieces every service shares: the request log and stable OpenAPI operation ids.
+"""HTTP pieces every service shares: the request log, stable OpenAPI operation ids, and how
+a middleware that serves a hot route itself answers exactly as the route would.
 
 The request log records method, route template, status and duration: never the client
 address, query string, headers or body (STYLE.md §7). uvicorn's own access log stays off.
@@ -6,12 +7,16 @@ address, query string, headers or body (STYLE.md §7). uvicorn's own access log 
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import structlog
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +25,8 @@ __all__ = [
     "PROBLEM_RESPONSES",
     "ROUTE_SCOPE_KEY",
     "RequestLogMiddleware",
+    "answer_like_the_route",
+    "match_post",
     "route_id",
     "route_template",
 ]
@@ -65,6 +72,37 @@ only route templates. Off, FastAPI also skips asking for the tracer providers pe
 ROUTE_SCOPE_KEY = "inspraak.route"
 """Scope key under which middleware that answers a request itself, without the router
 (``participation.hotpaths``), puts the route template it served."""
+
+
+def match_post(scope: Scope, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """``pattern`` matched against the path of an HTTP POST (without the root path), or None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return pattern.fullmatch(path)
+
+
+async def answer_like_the_route(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    work: Awaitable[Response],
+    handlers: Mapping[Any, Any],
+) -> None:
+    """Send what ``work`` answers or, when it raises, what the app's exception handler for
+    that exception answers (``handlers`` is ``app.exception_handlers``; the nearest class in
+    the exception's MRO wins, as in Starlette). An exception without a handler propagates."""
+    try:
+        response = await work
+    except Exception as exc:
+        handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
+        if handler is None:
+            raise
+        response = await handler(Request(scope, receive), exc)
+    await response(scope, receive, send)
 
 
 def route_id(route: APIRoute) -> str:

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from inspraak.http import ROUTE_SCOPE_KEY
+from inspraak.http import ROUTE_SCOPE_KEY, answer_like_the_route, match_post
 from issuer.routes.issuance import answer_token_request
 
 __all__ = ["ROUTE_TEMPLATE", "TokenRequestHotPath"]
@@ -41,31 +40,11 @@ class TokenRequestHotPath:
         self.handlers = handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        root: str = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        match = _PATH.fullmatch(path)
+        match = match_post(scope, _PATH)
         if match is None:
             await self.app(scope, receive, send)
             return
         scope[ROUTE_SCOPE_KEY] = ROUTE_TEMPLATE
         request = Request(scope, receive)
-        response: Response
-        try:
-            response = await answer_token_request(match[1], request, request.state.issuance)
-        except Exception as exc:
-            handler = self._handler_for(exc)
-            if handler is None:
-                raise
-            response = await handler(request, exc)
-        await response(scope, receive, send)
-
-    def _handler_for(self, exc: Exception) -> Any:
-        for cls in type(exc).__mro__:
-            if cls in self.handlers:
-                return self.handlers[cls]
-        return None
+        work = answer_token_request(match[1], request, request.state.issuance)
+        await answer_like_the_route(scope, receive, send, work, self.handlers)

@@ -19,14 +19,14 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import Headers
-from starlette.requests import Request, cookie_parser
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inspraak.http import ROUTE_SCOPE_KEY
-from inspraak.metrics import note
+from inspraak.http import ROUTE_SCOPE_KEY, answer_like_the_route, match_post
 from participation.deps import authenticate_participant, bearer, get_consultation
-from participation.schemas import JoinResult, VoteIn, VoteResult
+from participation.routes.api import cast_vote, join_consultation
+from participation.schemas import VoteIn
 from participation.sessions import cookie_name
 from participation.state import Services
 
@@ -60,14 +60,7 @@ class HotPaths:
         self.path = re.compile(re.escape(prefix) + r"/c/([^/]+)/(votes|join)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        match = self.path.fullmatch(path)
+        match = match_post(scope, self.path)
         if match is None:
             await self.app(scope, receive, send)
             return
@@ -80,10 +73,14 @@ class HotPaths:
                 await self.app(scope, receive if body is None else _replay(body, receive), send)
                 return
             scope[ROUTE_SCOPE_KEY] = self.templates["votes"]
-            await self._answer(scope, receive, send, self._vote(scope, headers, cid, vote))
+            await answer_like_the_route(
+                scope, receive, send, self._vote(scope, headers, cid, vote), self.handlers
+            )
             return
         scope[ROUTE_SCOPE_KEY] = self.templates["join"]
-        await self._answer(scope, receive, send, self._join(scope, headers, cid))
+        await answer_like_the_route(
+            scope, receive, send, self._join(scope, headers, cid), self.handlers
+        )
 
     async def _small_json(self, headers: Headers, receive: Receive) -> bytes | None:
         """The whole body of a small JSON request; None (nothing read) for anything else."""
@@ -111,52 +108,27 @@ class HotPaths:
             services=services,
             clock=clock,
         )
-        outcome = await services.votes.vote(
-            participant.cid, participant.pid, vote.statement, vote.vote
-        )
-        note("vote")
-        result = VoteResult(statement=vote.statement, vote=vote.vote, changed=outcome.changed)
+        result = await cast_vote(participant, vote, services)
         return _json(result.model_dump_json())
 
     async def _join(self, scope: Scope, headers: Headers, cid: str) -> Response:
         services, _clock = _state(scope)
         consultation = await get_consultation(cid, services)
         client = scope.get("client")
-        joined = await services.join.join(
-            consultation, headers.get("authorization"), client=client[0] if client else None
-        )
-        result = JoinResult(
-            session=joined.session, consultation=consultation.id, expires_at=joined.expires.date()
+        # The route sets its cookie and headers on a response of their own, as FastAPI's
+        # dependency-injected ``Response`` is; they are carried over onto the JSON answer.
+        extra = Response()
+        del extra.headers["content-length"]
+        result = await join_consultation(
+            consultation,
+            headers.get("authorization"),
+            client[0] if client else None,
+            extra,
+            services,
         )
         response = _json(result.model_dump_json())
-        response.set_cookie(
-            cookie_name(consultation.id),
-            joined.session,
-            expires=joined.expires,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=services.settings.public_url.startswith("https://"),
-        )
-        response.headers["Cache-Control"] = "no-store"
+        response.raw_headers.extend(extra.raw_headers)
         return response
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, work: Any) -> None:
-        """Send what ``work`` answers, or what the app's handler for its exception answers."""
-        try:
-            response: Response = await work
-        except Exception as exc:
-            handler = self._handler_for(exc)
-            if handler is None:
-                raise
-            response = await handler(Request(scope, receive), exc)
-        await response(scope, receive, send)
-
-    def _handler_for(self, exc: Exception) -> Any:
-        for cls in type(exc).__mro__:
-            if cls in self.handlers:
-                return self.handlers[cls]
-        return None
 
 
 def _state(scope: Scope) -> tuple[Services, Any]:

@@ -11,6 +11,7 @@ from inspraak.metrics import note
 from participation.deps import (
     ClockDep,
     ConsultationDep,
+    Participant,
     ParticipantDep,
     ServicesDep,
 )
@@ -33,7 +34,7 @@ from participation.services import Consultation, render_markdown
 from participation.sessions import cookie_name
 from participation.state import Services
 
-__all__ = ["router", "summary_of"]
+__all__ = ["cast_vote", "join_consultation", "router", "summary_of"]
 
 router = APIRouter(tags=["participation"])
 
@@ -94,9 +95,20 @@ async def join(
 ) -> JoinResult:
     """Spend one Privacy Pass token (``Authorization: PrivateToken token=...``) to join."""
     client = request.client.host if request.client else None
-    joined = await services.join.join(
-        consultation, request.headers.get("authorization"), client=client
+    return await join_consultation(
+        consultation, request.headers.get("authorization"), client, response, services
     )
+
+
+async def join_consultation(
+    consultation: Consultation,
+    authorization: str | None,
+    client: str | None,
+    response: Response,
+    services: Services,
+) -> JoinResult:
+    """What :func:`join` does; ``participation.hotpaths`` serves the route with it too."""
+    joined = await services.join.join(consultation, authorization, client=client)
     response.set_cookie(
         cookie_name(consultation.id),
         joined.session,
@@ -125,6 +137,11 @@ async def next_statement(participant: ParticipantDep, services: ServicesDep) -> 
 @router.post("/c/{cid}/votes")
 async def vote(participant: ParticipantDep, body: VoteIn, services: ServicesDep) -> VoteResult:
     """Agree, disagree or pass; a new vote on the same statement replaces the old one."""
+    return await cast_vote(participant, body, services)
+
+
+async def cast_vote(participant: Participant, body: VoteIn, services: Services) -> VoteResult:
+    """What :func:`vote` does; ``participation.hotpaths`` serves the route with it too."""
     outcome = await services.votes.vote(participant.cid, participant.pid, body.statement, body.vote)
     note("vote")
     return VoteResult(statement=body.statement, vote=body.vote, changed=outcome.changed)
