@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import gc
 import json
-import multiprocessing
 import os
 import re
 import resource
@@ -57,7 +56,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import cpu_seconds, free_port, record, wait_for_port  # noqa: E402
-from bench.bench_participation import CID, http, prepare  # noqa: E402
+from bench.bench_participation import (  # noqa: E402
+    CID,
+    http,
+    make_tokens,
+    prepare,
+    service_env,
+    settings_of,
+)
 from inspraak.settings import Settings  # noqa: E402
 from inspraak.store import EmbeddedStore  # noqa: E402
 
@@ -124,56 +130,6 @@ def create_from_environment() -> Any:
 
 
 # -- what the load is made of -----------------------------------------------------------
-
-
-def _token_batch(args: tuple[bytes, bytes, int]) -> list[str]:
-    """``count`` Authorization values signed with the PKCS#8 key (runs in a pool worker)."""
-    from cryptography.hazmat.primitives.serialization import load_der_private_key
-
-    from tokens import (
-        BlindSigner,
-        create_token_request,
-        finalize_token,
-        format_authorization,
-        issue_token_response,
-    )
-    from tokens import TokenChallenge as Challenge
-
-    der, challenge_bytes, count = args
-    key: Any = load_der_private_key(der, password=None)
-    signer = BlindSigner(key)
-    challenge = Challenge.from_bytes(challenge_bytes)
-    out = []
-    for _ in range(count):
-        request, state = create_token_request(key.public_key(), challenge)
-        out.append(
-            format_authorization(finalize_token(state, issue_token_response(signer, request)))
-        )
-    return out
-
-
-def make_tokens(count: int, keys_file: Path, host: str, processes: int) -> list[str]:
-    """``count`` fresh tokens for the consultation; ``keys_file`` publishes their key."""
-    from cryptography.hazmat.primitives import serialization
-
-    from tokens import IssuerDirectory, TokenKey, encode_public_key, generate_private_key
-    from verifier import consultation_challenge
-
-    key = generate_private_key()
-    directory = IssuerDirectory(
-        f"http://{host}/issuer", [TokenKey(2, encode_public_key(key.public_key()))]
-    )
-    keys_file.write_text(json.dumps({CID: json.loads(directory.to_json())}))
-    der = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    challenge = consultation_challenge(host, host, CID).to_bytes()
-    shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        batches = pool.map(_token_batch, [(der, challenge, n) for n in shares if n])
-    return [token for batch in batches for token in batch]
 
 
 async def make_sessions(settings: Settings, count: int) -> list[str]:
@@ -460,25 +416,8 @@ def main() -> None:
             print(f"made {len(tokens)} tokens in {time.perf_counter() - started:.1f} s", flush=True)
         else:
             make_tokens(0, keys_file, host, processes=1)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("INSPRAAK_")},
-            "INSPRAAK_DEV_MODE": "true",
-            "INSPRAAK_DATA_DIR": str(Path(tmp) / "data"),
-            "INSPRAAK_REDIS_URL": store.url,
-            "INSPRAAK_ISSUER_URL": f"http://{host}/issuer",
-            "INSPRAAK_PUBLIC_URL": f"http://{host}",
-            "INSPRAAK_VERIFIER__KEYS_FILE": str(keys_file),
-            "INSPRAAK_PARTICIPATION__VOTES_PER_MINUTE": "1000000",
-            "INSPRAAK_PARTICIPATION__JOINS_PER_HOUR_PER_CLIENT": "1000000",
-            "INSPRAAK_LOG_LEVEL": args.log_level,
-        }
-        settings = Settings(
-            dev_mode=True,
-            data_dir=Path(tmp) / "data",
-            redis_url=store.url,
-            issuer_url=env["INSPRAAK_ISSUER_URL"],
-            public_url=env["INSPRAAK_PUBLIC_URL"],
-        )
+        env = service_env(Path(tmp), store.url, host, keys_file, args.log_level)
+        settings = settings_of(env)
         asyncio.run(prepare(settings, args.statements))
         sessions = asyncio.run(make_sessions(settings, args.sessions))
         votes = vote_requests(sessions, args.statements)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -36,12 +37,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+
 from bench._common import free_port, percentile_ms, record, wait_for_port  # noqa: E402
 from inspraak.settings import Settings  # noqa: E402
 from inspraak.store import EmbeddedStore  # noqa: E402
 from tokens import (  # noqa: E402
     BlindSigner,
     IssuerDirectory,
+    TokenChallenge,
     TokenKey,
     create_token_request,
     encode_public_key,
@@ -79,15 +83,12 @@ def create_from_environment() -> Any:
     return create()
 
 
-def make_tokens(count: int, keys_file: Path, host: str) -> list[str]:
-    """``count`` Authorization values, each a fresh token; the keys file names their key."""
-    key = generate_private_key()
+def _token_batch(args: tuple[bytes, bytes, int]) -> list[str]:
+    """``count`` Authorization values signed with the PKCS#8 key (runs in a pool worker)."""
+    der, challenge_bytes, count = args
+    key: Any = serialization.load_der_private_key(der, password=None)
     signer = BlindSigner(key)
-    directory = IssuerDirectory(
-        f"http://{host}/issuer", [TokenKey(2, encode_public_key(key.public_key()))]
-    )
-    keys_file.write_text(json.dumps({CID: json.loads(directory.to_json())}))
-    challenge = consultation_challenge(host, host, CID)
+    challenge = TokenChallenge.from_bytes(challenge_bytes)
     out = []
     for _ in range(count):
         request, state = create_token_request(key.public_key(), challenge)
@@ -95,6 +96,57 @@ def make_tokens(count: int, keys_file: Path, host: str) -> list[str]:
             format_authorization(finalize_token(state, issue_token_response(signer, request)))
         )
     return out
+
+
+def make_tokens(count: int, keys_file: Path, host: str, processes: int = 1) -> list[str]:
+    """``count`` fresh tokens for the consultation; ``keys_file`` publishes their key."""
+    key = generate_private_key()
+    directory = IssuerDirectory(
+        f"http://{host}/issuer", [TokenKey(2, encode_public_key(key.public_key()))]
+    )
+    keys_file.write_text(json.dumps({CID: json.loads(directory.to_json())}))
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    challenge = consultation_challenge(host, host, CID).to_bytes()
+    shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+    jobs = [(der, challenge, n) for n in shares if n]
+    if processes == 1:
+        return [token for job in jobs for token in _token_batch(job)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        batches = pool.map(_token_batch, jobs)
+    return [token for batch in batches for token in batch]
+
+
+def service_env(
+    tmp: Path, store_url: str, host: str, keys_file: Path, log_level: str
+) -> dict[str, str]:
+    """The participation service's ``INSPRAAK_*`` environment for a benchmark (limits lifted)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("INSPRAAK_")},
+        "INSPRAAK_DEV_MODE": "true",
+        "INSPRAAK_DATA_DIR": str(tmp / "data"),
+        "INSPRAAK_REDIS_URL": store_url,
+        "INSPRAAK_ISSUER_URL": f"http://{host}/issuer",
+        "INSPRAAK_PUBLIC_URL": f"http://{host}",
+        "INSPRAAK_VERIFIER__KEYS_FILE": str(keys_file),
+        "INSPRAAK_PARTICIPATION__VOTES_PER_MINUTE": "1000000",
+        "INSPRAAK_PARTICIPATION__JOINS_PER_HOUR_PER_CLIENT": "1000000",
+        "INSPRAAK_LOG_LEVEL": log_level,
+    }
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    """The same settings, for preparing the consultation in this process."""
+    return Settings(
+        dev_mode=True,
+        data_dir=Path(env["INSPRAAK_DATA_DIR"]),
+        redis_url=env["INSPRAAK_REDIS_URL"],
+        issuer_url=env["INSPRAAK_ISSUER_URL"],
+        public_url=env["INSPRAAK_PUBLIC_URL"],
+    )
 
 
 def http(
@@ -208,25 +260,8 @@ def main() -> None:
         keys_file = Path(tmp) / "keys.json"
         print(f"making {args.tokens} tokens ...", flush=True)
         tokens = make_tokens(args.tokens, keys_file, host)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("INSPRAAK_")},
-            "INSPRAAK_DEV_MODE": "true",
-            "INSPRAAK_DATA_DIR": str(Path(tmp) / "data"),
-            "INSPRAAK_REDIS_URL": store.url,
-            "INSPRAAK_ISSUER_URL": f"http://{host}/issuer",
-            "INSPRAAK_PUBLIC_URL": f"http://{host}",
-            "INSPRAAK_VERIFIER__KEYS_FILE": str(keys_file),
-            "INSPRAAK_PARTICIPATION__VOTES_PER_MINUTE": "1000000",
-            "INSPRAAK_PARTICIPATION__JOINS_PER_HOUR_PER_CLIENT": "1000000",
-            "INSPRAAK_LOG_LEVEL": "WARNING",
-        }
-        settings = Settings(
-            dev_mode=True,
-            data_dir=Path(tmp) / "data",
-            redis_url=store.url,
-            issuer_url=env["INSPRAAK_ISSUER_URL"],
-            public_url=env["INSPRAAK_PUBLIC_URL"],
-        )
+        env = service_env(Path(tmp), store.url, host, keys_file, "WARNING")
+        settings = settings_of(env)
         asyncio.run(prepare(settings, args.statements))
         server = subprocess.Popen(
             [
