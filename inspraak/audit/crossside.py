@@ -4,7 +4,9 @@ participation store links them.
 Every key-name segment, hash field and value, member, stream value and JSON scalar of
 each side becomes an *atom*. Random-looking atoms (hex, base64) are decoded and compared
 by every 8-byte window, so a shared prefix of a hash, token or nonce is found even when
-the two sides encode it differently; other atoms are compared whole. Public things that
+the two sides encode it differently; other atoms are compared whole. The issuer side's
+windows are held as one sorted array of 64-bit numbers (8 bytes per window), so the join
+fits in memory at a national scale. Public things that
 legitimately appear on both sides are allow-listed (see :func:`public_atoms`).
 """
 
@@ -13,9 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
 
 from inspraak.audit.detect import decode_opaque, mask_identifiers
 from inspraak.audit.findings import Finding, Location, Severity
@@ -30,6 +36,7 @@ __all__ = [
     "check_shared_values",
     "part_atoms",
     "public_atoms",
+    "window_codes",
     "windows",
 ]
 
@@ -40,6 +47,8 @@ _SPLIT = re.compile(r"[:{}]")
 _SCHEMA_WORD = re.compile(r"[a-z][a-z_-]*")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PUBLIC_KEY_FIELDS = ("public", "spki", "token_key", "key_id", "pk")
+_NONE = np.empty(0, dtype=np.uint64)
+_BATCH = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,80 @@ def _public_scalars(data: bytes) -> Iterator[str]:
                 yield str(value).strip()
 
 
+def window_codes(raws: Sequence[bytes]) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
+    """Every :data:`WINDOW`-byte run of each of ``raws`` as a 64-bit number (little-endian),
+    and for each the position in ``raws`` it comes from; in order, in one numpy pass."""
+    lengths = np.fromiter(map(len, raws), dtype=np.intp, count=len(raws))
+    counts = np.maximum(lengths - WINDOW + 1, 0)
+    total = int(counts.sum())
+    if not total:
+        return _NONE, np.empty(0, dtype=np.intp)
+    buffer = np.frombuffer(b"".join(raws), dtype=np.uint8)
+    every = np.ascontiguousarray(sliding_window_view(buffer, WINDOW)).view("<u8").ravel()
+    which = np.repeat(np.arange(len(raws)), counts)
+    first = np.cumsum(counts) - counts
+    starts = np.cumsum(lengths) - lengths
+    positions = np.repeat(starts - first, counts) + np.arange(total)
+    return every[positions].astype(np.uint64, copy=False), which
+
+
+def _codes(grams: Iterable[bytes]) -> NDArray[np.uint64]:
+    joined = b"".join(grams)
+    return np.frombuffer(joined, dtype="<u8").astype(np.uint64) if joined else _NONE
+
+
+def _contains(index: NDArray[np.uint64], codes: NDArray[np.uint64]) -> NDArray[np.bool_]:
+    """``codes`` found in the sorted ``index``."""
+    if not len(index) or not len(codes):
+        return np.zeros(len(codes), dtype=np.bool_)
+    at = np.minimum(np.searchsorted(index, codes), len(index) - 1)
+    return np.asarray(index[at] == codes)
+
+
+def _batches(items: Iterable[Atom], size: int = _BATCH) -> Iterator[list[Atom]]:
+    batch: list[Atom] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _WindowIndex:
+    """The issuer side's byte windows, sorted and unique, each with the first issuer key
+    that holds it: 12 bytes per window instead of a dict entry per window.
+
+    At a national scale the issuer store holds millions of hashes; a dict from every window
+    to its atom took several GB.
+    """
+
+    def __init__(self, atoms: Iterable[Atom], allowed: NDArray[np.uint64]) -> None:
+        self.keys: list[str] = []
+        codes: list[NDArray[np.uint64]] = []
+        owners: list[NDArray[np.uint32]] = []
+        for batch in _batches(atoms):
+            found, which = window_codes([a.raw or b"" for a in batch])
+            keep = ~_contains(allowed, found)
+            codes.append(found[keep])
+            owners.append((which[keep] + len(self.keys)).astype(np.uint32))
+            self.keys.extend(a.key for a in batch)
+        every = np.concatenate(codes) if codes else _NONE
+        self.codes, first = np.unique(every, return_index=True)  # first: issuer order
+        self.owners = np.concatenate(owners)[first] if owners else np.empty(0, np.uint32)
+
+    def links(self, batch: Sequence[Atom]) -> list[str | None]:
+        """For each atom of ``batch``: the issuer key sharing its first linked window."""
+        found, which = window_codes([a.raw or b"" for a in batch])
+        hit = np.flatnonzero(_contains(self.codes, found))
+        out: list[str | None] = [None] * len(batch)
+        for position in hit[::-1].tolist():  # backwards, so each atom keeps its first hit
+            owner = self.owners[np.searchsorted(self.codes, found[position])]
+            out[int(which[position])] = self.keys[int(owner)]
+        return out
+
+
 def check_shared_values(
     issuer: StoreSnapshot,
     participation: StoreSnapshot,
@@ -163,40 +246,43 @@ def check_shared_values(
 ) -> list[Finding]:
     """Join the two stores over every atom; report each linked pair of keys once."""
     allowed_texts, allowed_windows = public_atoms(issuer, participation, public_urls=public_urls)
-    whole: dict[str, Atom] = {}
-    grams: dict[bytes, Atom] = {}
-    for entry in issuer.entries:
-        for atom in atoms(entry):
-            if atom.text in allowed_texts:
-                continue
-            whole.setdefault(atom.text, atom)
-            if atom.raw is not None:
-                for gram in windows(atom.raw):
-                    if gram not in allowed_windows:
-                        grams.setdefault(gram, atom)
+    whole: dict[str, str] = {}
+
+    def issuer_opaque() -> Iterator[Atom]:  # fills ``whole`` as the index reads it
+        for entry in issuer.entries:
+            for atom in atoms(entry):
+                if atom.text in allowed_texts:
+                    continue
+                whole.setdefault(atom.text, atom.key)
+                if atom.raw is not None:
+                    yield atom
+
+    index = _WindowIndex(issuer_opaque(), np.sort(_codes(allowed_windows)))
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
-    for entry in participation.entries:
-        for atom in atoms(entry):
-            if atom.text in allowed_texts:
-                continue
-            match = whole.get(atom.text)
-            how = "the same value"
-            if match is None and atom.raw is not None:
-                shared = (g for g in windows(atom.raw) if g not in allowed_windows)
-                match = next((grams[g] for g in shared if g in grams), None)
-                how = f"a shared run of ≥ {WINDOW} bytes"
-            if match is None or (match.key, atom.key) in seen:
-                continue
-            seen.add((match.key, atom.key))
-            findings.append(
-                Finding.of(
-                    "cross.shared-value",
-                    Location(participation.label, mask_identifiers(atom.key), atom.where),
-                    f"{how} as issuer store key {mask_identifiers(match.key)} "
-                    "(which of its parts is not shown: the report would link them)",
-                )
+
+    def report(atom: Atom, issuer_key: str, how: str) -> None:
+        if (issuer_key, atom.key) in seen:
+            return
+        seen.add((issuer_key, atom.key))
+        findings.append(
+            Finding.of(
+                "cross.shared-value",
+                Location(participation.label, mask_identifiers(atom.key), atom.where),
+                f"{how} as issuer store key {mask_identifiers(issuer_key)} "
+                "(which of its parts is not shown: the report would link them)",
             )
+        )
+
+    candidates = (a for e in participation.entries for a in atoms(e) if a.text not in allowed_texts)
+    for batch in _batches(candidates):
+        opaque = [a for a in batch if a.text not in whole and a.raw is not None]
+        by_window = dict(zip(map(id, opaque), index.links(opaque), strict=True))
+        for atom in batch:
+            if atom.text in whole:
+                report(atom, whole[atom.text], "the same value")
+            elif (key := by_window.get(id(atom))) is not None:
+                report(atom, key, f"a shared run of ≥ {WINDOW} bytes")
     return findings
 
 
