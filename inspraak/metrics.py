@@ -17,10 +17,17 @@ answers PING; else 503 with Retry-After) and ``GET /metrics``.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
+import json
+import os
+import secrets
 from collections import Counter
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import redis.exceptions
@@ -33,6 +40,7 @@ from inspraak.http import RequestLogMiddleware
 __all__ = [
     "EVENTS",
     "READY_RETRY_AFTER_SECONDS",
+    "SHARE_SECONDS",
     "Metrics",
     "MetricsMiddleware",
     "install_probes",
@@ -62,6 +70,9 @@ BUCKETS: Final[tuple[float, ...]] = (
 
 READY_RETRY_AFTER_SECONDS: Final = 5
 
+SHARE_SECONDS: Final = 1.0
+"""A worker writes its counts for the others at most this often (``Metrics.share``)."""
+
 _noted: ContextVar[list[str] | None] = ContextVar("inspraak_metrics_noted", default=None)
 
 
@@ -77,50 +88,137 @@ def note(event: str, count: int = 1) -> None:
         noted.extend([event] * count)
 
 
+@dataclass
+class _Counts:
+    """What one process counted; several add up (``--workers N``)."""
+
+    requests: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(_HELP, 0)))
+    buckets: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    sums: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def add(self, other: _Counts) -> None:
+        self.requests.update(other.requests)
+        self.events.update(other.events)
+        for key, counts in other.buckets.items():
+            mine = self.buckets.setdefault(key, [0] * (len(BUCKETS) + 1))
+            self.buckets[key] = [a + b for a, b in zip(mine, counts, strict=True)]
+            self.sums[key] = self.sums.get(key, 0.0) + other.sums[key]
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "requests": [[*k, n] for k, n in self.requests.items()],
+                "events": dict(self.events),
+                "latency": [[*k, c, self.sums[k]] for k, c in self.buckets.items()],
+            }
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> _Counts:
+        raw = json.loads(text)
+        counts = cls()
+        counts.requests.update({(m, r, s): n for m, r, s, n in raw["requests"]})
+        counts.events.update({k: v for k, v in raw["events"].items() if k in _HELP})
+        for method, route, buckets, total in raw["latency"]:
+            counts.buckets[(method, route)] = list(buckets)
+            counts.sums[(method, route)] = total
+        return counts
+
+
 class Metrics:
-    """Counters and one latency histogram for one service, rendered as Prometheus text."""
+    """Counters and one latency histogram for one service, rendered as Prometheus text.
+
+    Under ``inspraak serve --workers N`` each worker process counts on its own; with
+    :meth:`share` they write their counts to one directory (at most once a second, and a
+    second after the last change) and ``/metrics`` answers the sum over all workers,
+    whichever worker the scrape reaches. Counts of a worker that exited stay in the sum,
+    so counters never go down.
+    """
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self._requests: Counter[tuple[str, str, str]] = Counter()
-        self._events: Counter[str] = Counter({name: 0 for name in EVENTS.values()})
-        self._buckets: dict[tuple[str, str], list[int]] = {}
-        self._sums: dict[tuple[str, str], float] = {}
+        self._counts = _Counts()
+        self._shared: Path | None = None
+        self._own_file: Path | None = None
+        self._flush_pending = False
+
+    def share(self, directory: Path) -> None:
+        """Add up with the other processes that share ``directory`` (one per service run)."""
+        self._shared = directory / self.service
+        self._shared.mkdir(parents=True, exist_ok=True)
+        self._own_file = self._shared / f"{os.getpid()}-{secrets.token_hex(4)}.json"
+        self.flush()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self._requests[(method, route, str(status))] += 1
+        counts = self._counts
+        counts.requests[(method, route, str(status))] += 1
         key = (method, route)
-        counts = self._buckets.setdefault(key, [0] * (len(BUCKETS) + 1))
-        counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-        self._sums[key] = self._sums.get(key, 0.0) + seconds
+        buckets = counts.buckets.setdefault(key, [0] * (len(BUCKETS) + 1))
+        buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
+        counts.sums[key] = counts.sums.get(key, 0.0) + seconds
         if status == 429:
-            self._events[EVENTS["rate_limited"]] += 1
+            counts.events[EVENTS["rate_limited"]] += 1
+        self._changed()
 
     def count(self, events: Iterable[str]) -> None:
         for event in events:
-            self._events[EVENTS[event]] += 1
+            self._counts.events[EVENTS[event]] += 1
+        self._changed()
 
     def value(self, name: str) -> int:
-        """A domain counter's current value (by its metric name)."""
-        return self._events[name]
+        """A domain counter's current value in this process (by its metric name)."""
+        return self._counts.events[name]
+
+    def _changed(self) -> None:
+        if self._own_file is None or self._flush_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_pending = True
+        loop.call_later(SHARE_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Write this process's counts to the shared directory (atomically)."""
+        self._flush_pending = False
+        if self._own_file is None:
+            return
+        partial = self._own_file.with_suffix(".partial")
+        partial.write_text(self._counts.dumps(), encoding="utf-8")
+        os.replace(partial, self._own_file)
+
+    def total(self) -> _Counts:
+        """This process's counts, or every sharing process's added up."""
+        if self._shared is None:
+            return self._counts
+        self.flush()
+        total = _Counts()
+        for path in sorted(self._shared.glob("*.json")):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                total.add(_Counts.loads(path.read_text(encoding="utf-8")))
+        return total
 
     def render(self) -> str:
+        counts = self.total()
         service = _escape(self.service)
         lines = [
             "# HELP inspraak_http_requests_total HTTP requests by route template and status.",
             "# TYPE inspraak_http_requests_total counter",
         ]
-        for (method, route, status), n in sorted(self._requests.items()):
+        for (method, route, status), n in sorted(counts.requests.items()):
             labels = f'service="{service}",method="{method}",route="{_escape(route)}",'
             lines.append(f'inspraak_http_requests_total{{{labels}status="{status}"}} {n}')
         lines += [
             "# HELP inspraak_http_request_duration_seconds HTTP request latency.",
             "# TYPE inspraak_http_request_duration_seconds histogram",
         ]
-        for (method, route), counts in sorted(self._buckets.items()):
+        for (method, route), buckets in sorted(counts.buckets.items()):
             labels = f'service="{service}",method="{method}",route="{_escape(route)}"'
             cumulative = 0
-            for bound, n in zip((*BUCKETS, float("inf")), counts, strict=True):
+            for bound, n in zip((*BUCKETS, float("inf")), buckets, strict=True):
                 cumulative += n
                 le = "+Inf" if bound == float("inf") else repr(bound)
                 lines.append(
@@ -129,10 +227,10 @@ class Metrics:
                 )
             lines.append(
                 f"inspraak_http_request_duration_seconds_sum{{{labels}}} "
-                f"{self._sums[(method, route)]:.6f}"
+                f"{counts.sums[(method, route)]:.6f}"
             )
             lines.append(f"inspraak_http_request_duration_seconds_count{{{labels}}} {cumulative}")
-        for name, n in sorted(self._events.items()):
+        for name, n in sorted(counts.events.items()):
             lines += [
                 f"# HELP {name} {_HELP[name]}",
                 f"# TYPE {name} counter",

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -21,9 +24,22 @@ from starlette.types import ASGIApp
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
 from inspraak.logging import configure_logging
-from inspraak.settings import Settings, publish_for_workers, settings_for_worker
+from inspraak.metrics import Metrics
+from inspraak.settings import (
+    Settings,
+    metrics_dir_for_worker,
+    publish_for_workers,
+    settings_for_worker,
+)
 
-__all__ = ["app_for_worker", "build_all", "build_app", "mount_services", "serve_service"]
+__all__ = [
+    "app_for_worker",
+    "build_all",
+    "build_app",
+    "metrics_of",
+    "mount_services",
+    "serve_service",
+]
 
 
 def build_app(settings: Settings, service: str, *, clock: Clock = SYSTEM_CLOCK) -> ASGIApp:
@@ -136,24 +152,31 @@ def serve_service(
 
         run_worker(settings)
         return
+    metrics_dir: Path | None = None
     if workers > 1:
-        # Each worker process builds its own app from the same settings.
-        publish_for_workers(settings, service)
+        # Each worker process builds its own app from the same settings, and the workers
+        # add up their metrics in a directory of this run (removed when it ends).
+        metrics_dir = Path(tempfile.mkdtemp(prefix=f"inspraak-metrics-{service}-"))
+        publish_for_workers(settings, service, metrics_dir=metrics_dir)
         target: Any = "inspraak.serve:app_for_worker"
     else:
         target = build_app(settings, service)
         gc.freeze()  # see app_for_worker
-    uvicorn.run(
-        target,
-        factory=workers > 1,
-        host=host,
-        port=port,
-        workers=workers if workers > 1 else None,
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-    )
+    try:
+        uvicorn.run(
+            target,
+            factory=workers > 1,
+            host=host,
+            port=port,
+            workers=workers if workers > 1 else None,
+            access_log=False,
+            log_config=None,
+            proxy_headers=False,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def app_for_worker() -> ASGIApp:
@@ -161,8 +184,24 @@ def app_for_worker() -> ASGIApp:
     settings, service = settings_for_worker()
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     app = build_app(settings, service)
+    if (metrics_dir := metrics_dir_for_worker()) is not None:
+        for metrics in metrics_of(app):
+            metrics.share(metrics_dir)
     # What is loaded by now lives as long as the process: keep it out of the cyclic garbage
     # collector, whose full collections would otherwise scan it all and pause every request
     # for tens to hundreds of ms under load (bench/RESULTS.md, bench/bench_http.py).
     gc.freeze()
     return app
+
+
+def metrics_of(app: Any) -> list[Metrics]:
+    """The :class:`~inspraak.metrics.Metrics` of a service app, or of each mounted one."""
+    own = getattr(getattr(app, "state", None), "metrics", None)
+    if isinstance(own, Metrics):
+        return [own]
+    found: list[Metrics] = []
+    for route in getattr(app, "routes", ()):
+        if isinstance(route, Mount):
+            mounted = route.app.app if isinstance(route.app, _OwnLifespanState) else route.app
+            found += metrics_of(mounted)
+    return found

@@ -21,7 +21,13 @@ from inspraak.sections.issuer import IssuerSettings
 from inspraak.sections.participation import ParticipationSettings
 from inspraak.sections.verifier import VerifierSettings
 
-__all__ = ["MIN_SECRET_BYTES", "Settings", "publish_for_workers", "settings_for_worker"]
+__all__ = [
+    "MIN_SECRET_BYTES",
+    "Settings",
+    "metrics_dir_for_worker",
+    "publish_for_workers",
+    "settings_for_worker",
+]
 
 MIN_SECRET_BYTES = 32
 
@@ -103,10 +109,19 @@ _WORKER_SETTINGS = "INSPRAAK_WORKER_SETTINGS"
 _WORKER_SERVICE = "INSPRAAK_WORKER_SERVICE"
 
 
-def publish_for_workers(settings: Settings, service: str) -> None:
-    """Hand the resolved settings (store URLs, dev secrets) to uvicorn worker processes."""
+_WORKER_METRICS = "INSPRAAK_WORKER_METRICS"
+
+
+def publish_for_workers(
+    settings: Settings, service: str, *, metrics_dir: Path | None = None
+) -> None:
+    """Hand the resolved settings (store URLs, dev secrets) to uvicorn worker processes,
+    and the directory where they add up their metrics (``inspraak.metrics.Metrics.share``).
+    """
     os.environ[_WORKER_SETTINGS] = json.dumps(_reveal(settings.model_dump()), default=str)
     os.environ[_WORKER_SERVICE] = service
+    if metrics_dir is not None:
+        os.environ[_WORKER_METRICS] = str(metrics_dir)
 
 
 def _reveal(value: Any) -> Any:
@@ -123,3 +138,9 @@ def settings_for_worker() -> tuple[Settings, str]:
     """The settings and service a parent process published (see publish_for_workers)."""
     raw = os.environ[_WORKER_SETTINGS]
     return Settings.model_validate_json(raw), os.environ[_WORKER_SERVICE]
+
+
+def metrics_dir_for_worker() -> Path | None:
+    """The metrics directory a parent process published (see publish_for_workers)."""
+    published = os.environ.get(_WORKER_METRICS)
+    return Path(published) if published else None

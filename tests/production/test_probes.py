@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import issuer
 import participation
 import verifier
 from inspraak.clock import SYSTEM_CLOCK
-from inspraak.metrics import EVENTS, Metrics, note
+from inspraak.metrics import EVENTS, SHARE_SECONDS, Metrics, note
 from inspraak.settings import Settings
 from tests.production.harness import Driver, b64url, production_settings
 from verifier import StaticKeySource
@@ -110,6 +111,45 @@ def test_note_outside_a_request_is_a_no_op_and_unknown_events_are_refused() -> N
     assert f'inspraak_http_request_duration_seconds_bucket{{{labels},le="0.005"}} 1' in text
     assert f'inspraak_http_request_duration_seconds_bucket{{{labels},le="0.0025"}} 0' in text
     assert f"inspraak_http_request_duration_seconds_count{{{labels}}} 1" in text
+
+
+def test_workers_sharing_a_directory_answer_the_sum(tmp_path: Path) -> None:
+    first, second, other_service = Metrics("x"), Metrics("x"), Metrics("y")
+    for metrics in (first, second, other_service):
+        metrics.share(tmp_path)
+    first.count(["vote", "vote"])
+    first.observe("POST", "/a", 200, 0.003)
+    second.count(["vote", "token_redeemed"])
+    second.observe("POST", "/a", 200, 0.02)
+    second.observe("POST", "/a", 429, 0.001)
+    other_service.count(["vote"] * 10)
+    labels = 'service="x",method="POST",route="/a"'
+    for answering in (first, second):  # whichever worker the scrape reaches
+        text = answering.render()
+        assert 'inspraak_votes_total{service="x"} 3' in text
+        assert 'inspraak_tokens_redeemed_total{service="x"} 1' in text
+        assert 'inspraak_rate_limit_hits_total{service="x"} 1' in text
+        assert f'inspraak_http_requests_total{{{labels},status="200"}} 2' in text
+        assert f'inspraak_http_request_duration_seconds_bucket{{{labels},le="0.005"}} 2' in text
+        assert f"inspraak_http_request_duration_seconds_count{{{labels}}} 3" in text
+        assert f"inspraak_http_request_duration_seconds_sum{{{labels}}} 0.024000" in text
+    assert first.value(EVENTS["vote"]) == 2  # each process still knows its own count
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # uvicorn's loop
+
+
+@pytest.mark.anyio
+async def test_a_worker_shares_its_counts_a_moment_after_a_change(tmp_path: Path) -> None:
+    counting, scraped = Metrics("x"), Metrics("x")
+    counting.share(tmp_path)
+    scraped.share(tmp_path)
+    counting.count(["vote"])  # inside a running loop: written a moment later, not at once
+    assert 'inspraak_votes_total{service="x"} 0' in scraped.render()
+    await asyncio.sleep(SHARE_SECONDS + 0.2)
+    assert 'inspraak_votes_total{service="x"} 1' in scraped.render()
 
 
 def test_readyz_is_503_with_retry_after_without_the_store(tmp_path: Path) -> None:
