@@ -36,6 +36,15 @@ _RE_SCHEME_TOKEN68: Final = re.compile(rf"({_TOKEN})[ \t]+([A-Za-z0-9\-._~+/]+=*
 _RE_SCHEME: Final = re.compile(_TOKEN)
 _RE_FIELD_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")
 _RE_MAX_AGE: Final = re.compile(r"[0-9]{1,10}")
+# RFC 9577 §2.2 credentials as clients send them: the scheme and one ``token`` auth-param
+# (names case-insensitive, RFC 9110 §11.1 and §5.6.6; BWS around "=", §5.6.3), its value a
+# token (§5.6.2: no "=", so unpadded) or a quoted-string holding base64url (no escapes).
+# A value of this shape is read by this one pattern; any other goes to the list parser,
+# which reads these shapes the same way (tests/tokens/test_headers.py holds the two equal).
+_RE_ONE_TOKEN: Final = re.compile(
+    r'privatetoken[ \t]+token[ \t]*=[ \t]*(?:([A-Za-z0-9_-]+)|"([A-Za-z0-9_-]+=*)")',
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +188,13 @@ def parse_authorization(value: str) -> Token:
         DecodeError: not exactly one PrivateToken credential with a well-formed token
             (UnsupportedTokenType for a token type other than 0x0002).
     """
+    if match := _RE_ONE_TOKEN.fullmatch(value):
+        return Token.from_bytes(b64url_decode(match[1] or match[2]))
+    return _parse_authorization_list(value)
+
+
+def _parse_authorization_list(value: str) -> Token:
+    """:func:`parse_authorization` through the general RFC 9110 §11 list parser."""
     credentials = _parse_challenges(value)
     if len(credentials) != 1 or credentials[0].scheme.lower() != SCHEME.lower():
         raise DecodeError("Authorization is not one PrivateToken credential")

@@ -230,3 +230,52 @@ token_structs = st.builds(
 @given(token=token_structs)
 def test_authorization_round_trip_property(token: tokens.Token) -> None:
     assert tokens.parse_authorization(tokens.format_authorization(token)) == token
+
+
+def _either(parse: Any, value: str) -> tokens.Token | type[tokens.DecodeError]:
+    try:
+        result: tokens.Token = parse(value)
+    except tokens.DecodeError as exc:
+        return type(exc)
+    return result
+
+
+CREDENTIAL_SHAPES = st.builds(
+    "{}{}{}{}={}{}{}{}".format,
+    st.sampled_from(["", " ", "\t"]),
+    st.sampled_from(["PrivateToken", "privatetoken", "PRIVATETOKEN", "PrivateTokens", "Bearer"]),
+    st.sampled_from([" ", "  ", "\t", ""]),
+    st.sampled_from(["token", "TOKEN", "Token", "nonce", "token-key"]),
+    st.sampled_from(["", " ", "\t "]),
+    st.sampled_from(['"', ""]),
+    st.sampled_from(["{b64}", "{b64}", "{b64}=", "{b64}==", "{b64}\\A", "A", "", "{b64}!"]),
+    st.sampled_from(['"', "", ", max-age=1", '", x=1', " "]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shape=CREDENTIAL_SHAPES, cut=st.integers(0, 3))
+def test_the_fast_authorization_path_answers_as_the_list_parser(shape: str, cut: int) -> None:
+    """parse_authorization reads the usual shape with one pattern; it must agree with the
+    general RFC 9110 list parser on every variant of that shape (case, whitespace, quotes,
+    padding) and on near misses, accepting the same and refusing the same."""
+    from tokens._headers import _parse_authorization_list
+
+    raw = bytes.fromhex(TYPE2[0]["token"])[: len(bytes.fromhex(TYPE2[0]["token"])) - cut]
+    b64 = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    value = shape.replace("{b64}", b64)
+    assert _either(tokens.parse_authorization, value) == _either(_parse_authorization_list, value)
+
+
+def test_the_fast_authorization_path_reads_the_usual_shapes() -> None:
+    token = tokens.Token.from_bytes(bytes.fromhex(TYPE2[0]["token"]))
+    b64 = base64.urlsafe_b64encode(token.to_bytes()).decode()
+    for value in (
+        f'PrivateToken token="{b64}"',
+        f"PRIVATETOKEN  TOKEN = {b64.rstrip('=')}",
+        f'privatetoken\ttoken=\t"{b64}"',
+    ):
+        assert tokens.parse_authorization(value) == token
+    for value in (f"PrivateToken token={b64}==", f'PrivateToken token="{b64}', "PrivateToken"):
+        with pytest.raises(tokens.DecodeError):
+            tokens.parse_authorization(value)
