@@ -49,10 +49,14 @@ _ID_NUMBER = re.compile(r"(?<![\w.:-])\d{8,9}(?![\w.:-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# Every pattern above needs one of these: a digit (BSN/KvK, IPv4), ":" (IPv6) or "@" (e-mail).
+_MAY_HOLD_IDENTIFIER = re.compile(r"[\d:@]")
 
 
 def scrub_text(text: str) -> str:
     """Blank identifier-shaped substrings: BSN/KvK numbers, IP addresses, e-mail addresses."""
+    if _MAY_HOLD_IDENTIFIER.search(text) is None:  # most event names and fields: nothing to do
+        return text
     for pattern in (_EMAIL, _IPV4, _IPV6, _ID_NUMBER):
         text = pattern.sub(_REDACTED, text)
     return text
