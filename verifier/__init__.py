@@ -23,11 +23,13 @@ from verifier.errors import (
     AlreadySpent,
     BadSignature,
     ConsultationClosed,
+    GuardChanged,
     KeysUnavailable,
     Malformed,
     ProblemResponse,
     RedemptionError,
     StoreUnavailable,
+    TooManyAttempts,
     VerifierError,
     VerifierUnavailable,
     WrongChallenge,
@@ -44,13 +46,16 @@ from verifier.keys import (
     open_key_source,
 )
 from verifier.redeem import Redeemer, Redemption
-from verifier.store import SpentTokens, spent_set_key, token_hash
+from verifier.store import Attempts, Guard, SpentTokens, spent_set_key, token_hash
 
 __all__ = [
     "AlreadySpent",
+    "Attempts",
     "BadSignature",
     "ConsultationClosed",
     "DirectoryKeySource",
+    "Guard",
+    "GuardChanged",
     "KeySource",
     "KeysUnavailable",
     "Malformed",
@@ -62,6 +67,7 @@ __all__ = [
     "SpentTokens",
     "StaticKeySource",
     "StoreUnavailable",
+    "TooManyAttempts",
     "VerificationKey",
     "VerifierError",
     "VerifierUnavailable",

@@ -13,6 +13,10 @@ answer is no oracle for which check failed (STYLE.md §5)::
     │   └── AlreadySpent           the token was redeemed before
     ├── ConsultationClosed         the consultation has closed (403; public knowledge,
     │                              checked before the token is looked at)
+    ├── GuardChanged               a caller's guarded record no longer holds what it read:
+    │                              nothing was written, read it again and retry
+    ├── TooManyAttempts            a caller's attempt counter is at its limit (nothing
+    │                              written; the caller answers 429)
     └── VerifierUnavailable        we cannot decide, so we refuse (503, fail closed)
         ├── StoreUnavailable       the store did not answer
         └── KeysUnavailable        the issuer directory could not be fetched
@@ -29,11 +33,13 @@ __all__ = [
     "AlreadySpent",
     "BadSignature",
     "ConsultationClosed",
+    "GuardChanged",
     "KeysUnavailable",
     "Malformed",
     "ProblemResponse",
     "RedemptionError",
     "StoreUnavailable",
+    "TooManyAttempts",
     "VerifierError",
     "VerifierUnavailable",
     "WrongChallenge",
@@ -79,6 +85,24 @@ class AlreadySpent(RedemptionError):
 
 class ConsultationClosed(VerifierError):
     reason = "consultation_closed"
+
+
+class GuardChanged(VerifierError):
+    """The spend's guard (:class:`verifier.store.Guard`) did not hold; nothing was written."""
+
+    reason = "guard_changed"
+
+
+class TooManyAttempts(VerifierError):
+    """The spend's attempt counter (:class:`verifier.store.Attempts`) is full; nothing was
+    written. ``current`` and ``previous`` are the two windows' counts the script saw."""
+
+    reason = "too_many_attempts"
+
+    def __init__(self, current: int, previous: int) -> None:
+        super().__init__(current, previous)
+        self.current = current
+        self.previous = previous
 
 
 class VerifierUnavailable(VerifierError):

@@ -32,6 +32,7 @@ from verifier.errors import (
     AlreadySpent,
     BadSignature,
     ConsultationClosed,
+    GuardChanged,
     Malformed,
     VerifierError,
     WrongChallenge,
@@ -39,7 +40,7 @@ from verifier.errors import (
 )
 from verifier.interfaces import KeySource
 from verifier.keys import VerificationKey
-from verifier.store import Record, SpentTokens
+from verifier.store import Attempts, Guard, Record, SpentTokens
 
 if TYPE_CHECKING:
     # Types only (see verifier/keys.py on the import cycle).
@@ -62,12 +63,24 @@ class Redemption:
 
 
 class Redeemer:
-    """Redeems tokens against one store and one key source."""
+    """Redeems tokens against one store and one key source.
+
+    Each outcome is logged (``token_redeemed``, ``token_refused`` with its reason) unless
+    ``log_outcomes`` is False: a caller that logs its own event per redemption (participation's
+    join) then does not pay for two.
+    """
 
     def __init__(
-        self, *, store: Store, key_source: KeySource, clock: Clock, settings: Settings
+        self,
+        *,
+        store: Store,
+        key_source: KeySource,
+        clock: Clock,
+        settings: Settings,
+        log_outcomes: bool = True,
     ) -> None:
         self._spent = SpentTokens(store)
+        self._log_outcomes = log_outcomes
         self.key_source = key_source
         self._clock = clock
         self._settings = settings
@@ -95,27 +108,41 @@ class Redeemer:
         challenge: TokenChallenge | None = None,
         closes_at: datetime | None = None,
         record: Record | None = None,
+        guard: Guard | None = None,
+        attempts: Attempts | None = None,
     ) -> Redemption:
         """Verify ``token`` for ``cid`` and mark it spent; succeeds once per token.
 
         ``challenge`` defaults to :meth:`challenge`; ``closes_at`` (the consultation's close,
         if the caller knows it) refuses late redemptions and bounds the spent set's life.
-        ``record`` is written in the same atomic step as the spend, and only with it
-        (:meth:`verifier.store.SpentTokens.spend`).
+        ``record``, ``guard`` and ``attempts`` go to the same atomic step as the spend
+        (:meth:`verifier.store.SpentTokens.spend`): the record is written only with the
+        spend, a guard that does not hold or a full attempt counter stops everything.
 
         Raises:
             ConsultationClosed: ``closes_at`` has passed (checked before the token).
             Malformed, WrongKey, BadSignature, WrongChallenge, AlreadySpent: refused.
+            GuardChanged, TooManyAttempts: nothing written (only with a guard or attempts).
             StoreUnavailable, KeysUnavailable: undecided; the token is not spent.
         """
         try:
-            redemption = await self._redeem(cid, token, challenge, closes_at, record)
+            redemption = await self._redeem(
+                cid,
+                token,
+                challenge=challenge,
+                closes_at=closes_at,
+                record=record,
+                guard=guard,
+                attempts=attempts,
+            )
         except VerifierError as exc:
-            log.info("token_refused", cid=cid, reason=exc.reason)
+            if self._log_outcomes and not isinstance(exc, GuardChanged):
+                log.info("token_refused", cid=cid, reason=exc.reason)
             if isinstance(exc, AlreadySpent):
                 note("double_spend")
             raise
-        log.info("token_redeemed", cid=cid)
+        if self._log_outcomes:
+            log.info("token_redeemed", cid=cid)
         note("token_redeemed")
         return redemption
 
@@ -123,9 +150,12 @@ class Redeemer:
         self,
         cid: str,
         token: bytes | Token,
+        *,
         challenge: TokenChallenge | None,
         closes_at: datetime | None,
         record: Record | None,
+        guard: Guard | None,
+        attempts: Attempts | None,
     ) -> Redemption:
         now = self._clock.now()
         if closes_at is not None and now >= closes_at:
@@ -146,7 +176,15 @@ class Redeemer:
         expire_at = _spent_expiry(keys, closes_at)
         if expire_at is not None:
             expire_at += self._grace
-        if not await self._spent.spend(cid, token.to_bytes(), expire_at=expire_at, record=record):
+        spent = await self._spent.spend(
+            cid,
+            token.to_bytes(),
+            expire_at=expire_at,
+            record=record,
+            guard=guard,
+            attempts=attempts,
+        )
+        if not spent:
             raise AlreadySpent
         return Redemption(cid=cid, token_key_id=key.token_key_id)
 

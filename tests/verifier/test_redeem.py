@@ -19,12 +19,16 @@ from inspraak.store import EmbeddedStore, Store, open_store
 from tokens import Token, TokenChallenge
 from verifier import (
     AlreadySpent,
+    Attempts,
     BadSignature,
     ConsultationClosed,
+    Guard,
+    GuardChanged,
     Malformed,
     Redeemer,
     StaticKeySource,
     StoreUnavailable,
+    TooManyAttempts,
     VerificationKey,
     WrongChallenge,
     WrongKey,
@@ -381,4 +385,85 @@ async def test_a_record_must_belong_to_the_consultation(
     ):
         with pytest.raises(ValueError, match="record"):
             await redeemer.redeem(CID, token, record=record)
+    assert sync_store.scard(spent_set_key(CID)) == 0
+
+
+def _guarded(sync_store: redis.Redis) -> Guard:
+    key = "{c:" + CID + "}:consultation"
+    sync_store.hset(key, mapping={"closes_at": "2026-03-31", "issuer_url": "https://a.example"})
+    return Guard(key, {"closes_at": "2026-03-31", "issuer_url": "https://a.example"})
+
+
+def _attempts(limit: int) -> Attempts:
+    tag = "{c:" + CID + "}"
+    return Attempts((f"{tag}:join:h:2", f"{tag}:join:h:1"), limit, 500, 7200)
+
+
+async def test_a_guard_that_holds_lets_the_spend_happen(
+    redeemer: Redeemer, token: Token, sync_store: redis.Redis
+) -> None:
+    guard = _guarded(sync_store)
+    record = ("{c:" + CID + "}:participant:p1", {"joined_day": "2026-03-01"})
+    await redeemer.redeem(CID, token, record=record, guard=guard)
+    assert sync_store.scard(spent_set_key(CID)) == 1
+    assert sync_store.exists(record[0])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"closes_at": "2026-03-05"}, {"issuer_url": "https://b.example"}, None],
+    ids=["field changed", "other field changed", "record deleted"],
+)
+async def test_a_guard_that_no_longer_holds_writes_nothing(
+    redeemer: Redeemer, token: Token, sync_store: redis.Redis, change: dict[str, str] | None
+) -> None:
+    guard = _guarded(sync_store)
+    if change is None:
+        sync_store.delete(guard.key)
+    else:
+        sync_store.hset(guard.key, mapping=change)
+    record = ("{c:" + CID + "}:participant:p1", {"joined_day": "2026-03-01"})
+    with pytest.raises(GuardChanged):
+        await redeemer.redeem(CID, token, record=record, guard=guard, attempts=_attempts(5))
+    assert sync_store.scard(spent_set_key(CID)) == 0
+    assert not sync_store.exists(record[0])
+    assert not sync_store.exists(*_attempts(5).keys)
+    # Nothing was spent: the token still redeems once the guard holds again.
+    await redeemer.redeem(CID, token, guard=_guarded(sync_store))
+
+
+async def test_attempts_are_counted_spent_or_not_and_refused_over_the_limit(
+    redeemer: Redeemer, token: Token, signing_key: rsa.RSAPrivateKey, challenge: TokenChallenge,
+    sync_store: redis.Redis,
+) -> None:  # fmt: skip
+    attempts = _attempts(3)
+    sync_store.set(attempts.keys[1], 2)  # the previous window, half of it still counting: 1
+    await redeemer.redeem(CID, token, attempts=attempts)
+    assert sync_store.get(attempts.keys[0]) == b"1"
+    assert 0 < sync_store.ttl(attempts.keys[0]) <= 7200
+    with pytest.raises(AlreadySpent):
+        await redeemer.redeem(CID, token, attempts=attempts)
+    assert sync_store.get(attempts.keys[0]) == b"2"
+    fresh = make_token(signing_key, challenge)
+    record = ("{c:" + CID + "}:participant:p1", {"joined_day": "2026-03-01"})
+    with pytest.raises(TooManyAttempts) as refused:
+        await redeemer.redeem(CID, fresh, record=record, attempts=attempts)
+    assert (refused.value.current, refused.value.previous) == (2, 2)
+    assert sync_store.get(attempts.keys[0]) == b"2"
+    assert sync_store.scard(spent_set_key(CID)) == 1
+    assert not sync_store.exists(record[0])
+
+
+async def test_guards_and_counters_must_belong_to_the_consultation(
+    redeemer: Redeemer, token: Token, sync_store: redis.Redis
+) -> None:
+    foreign = "{c:" + OTHER_CID + "}"
+    with pytest.raises(ValueError, match="guard"):
+        await redeemer.redeem(CID, token, guard=Guard(f"{foreign}:consultation", {"a": "1"}))
+    with pytest.raises(ValueError, match="guard"):
+        await redeemer.redeem(CID, token, guard=Guard("{c:" + CID + "}:consultation", {}))
+    with pytest.raises(ValueError, match="counters"):
+        await redeemer.redeem(
+            CID, token, attempts=Attempts((f"{foreign}:a", f"{foreign}:b"), 1, 0, 60)
+        )
     assert sync_store.scard(spent_set_key(CID)) == 0
