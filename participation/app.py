@@ -61,7 +61,11 @@ def create_app(
                 if key_source is not None
                 else await stack.enter_async_context(open_key_source(settings, clock=clock))
             )
-            redeemer = Redeemer(store=store, key_source=source, clock=clock, settings=settings)
+            # The join logs one event of its own per redemption (participant_joined or
+            # join_refused), so the redeemer does not log its outcome too.
+            redeemer = Redeemer(
+                store=store, key_source=source, clock=clock, settings=settings, log_outcomes=False
+            )
             services = build_services(
                 settings=settings,
                 store=store,

@@ -2,8 +2,9 @@
 
 A window keeps only two expiring counters (this window and the one before), weighted by
 how much of the previous window still overlaps: no per-event timestamps are stored. Join
-attempts are counted per client under a keyed hash of its address; the key rotates daily
-and the address itself is never stored or logged.
+attempts are counted per client and consultation under a keyed hash of its address (the
+counter carries the consultation's hash tag, so the join's spend script counts a verified
+token's attempt itself); the key rotates daily and the address is never stored or logged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from inspraak.clock import Clock
 from inspraak.store import Store
 from participation.errors import RateLimited
 from participation.store import client_rate_key, rate_key
+from verifier import Attempts, Guard, GuardChanged
 
 __all__ = ["RateLimiter", "Window", "client_hash", "load_script"]
 
@@ -29,12 +31,14 @@ def load_script(name: str) -> str:
     return resources.files("participation").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
-def client_hash(secret: bytes, address: str, moment: datetime) -> str:
-    """HMAC of a client address under a key that rotates every UTC day."""
+def client_hash(secret: bytes, address: str, moment: datetime, cid: str = "") -> str:
+    """HMAC of a client address (and the consultation it joins) under a key that rotates
+    every UTC day: one client's counters in two consultations do not share a name."""
     day_key = hmac.new(
         secret, b"inspraak/v1/client-day:" + moment.date().isoformat().encode(), hashlib.sha256
     ).digest()
-    return hmac.new(day_key, address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    message = f"{cid}\n{address}" if cid else address
+    return hmac.new(day_key, message.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class Window:
         """The error for a refusal the script reported with these counts."""
         return RateLimited(_retry_after(self.limit, current, previous, self.ts, self.seconds))
 
+    def attempts(self) -> Attempts:
+        """The same check for the verifier's spend script (``verifier.Attempts``)."""
+        limit, weight, ttl = self.args
+        return Attempts((self.keys[0], self.keys[1]), limit, weight, ttl)
+
 
 def _make_window(keys: tuple[str, str], ts: float, limit: int, seconds: int) -> Window:
     weight = _window(ts, seconds).weight_permille
@@ -114,16 +123,40 @@ class RateLimiter:
         """Count one action of ``kind`` by participant ``pid``; raise RateLimited over the limit."""
         await self._check(self.window(cid, kind, pid, limit=limit, seconds=seconds))
 
-    async def hit_client(self, address: str, *, limit: int, seconds: int) -> None:
-        """Count one join attempt from a client address, kept only as a keyed hash."""
+    def client_window(self, cid: str, address: str, *, limit: int, seconds: int) -> Window:
+        """The join-attempt check of a client address in ``cid``, kept only as a keyed hash
+        (for the spend script, which counts it with the spend: :meth:`Window.attempts`)."""
         now = self._clock.now()
         ts = now.timestamp()
         index = _window(ts, seconds).index
-        hashed = client_hash(self._secret, address, now)
-        keys = (client_rate_key(hashed, index), client_rate_key(hashed, index - 1))
-        await self._check(_make_window(keys, ts, limit, seconds))
+        hashed = client_hash(self._secret, address, now, cid)
+        keys = (client_rate_key(cid, hashed, index), client_rate_key(cid, hashed, index - 1))
+        return _make_window(keys, ts, limit, seconds)
 
-    async def _check(self, window: Window) -> None:
-        allowed, current, previous = await self._script(keys=window.keys, args=window.args)
+    async def hit_client(
+        self, cid: str, address: str, *, limit: int, seconds: int, guard: Guard | None = None
+    ) -> None:
+        """Count one join attempt from a client address in ``cid``; raise RateLimited over
+        the limit. With ``guard``, only while its fields hold (else GuardChanged, nothing
+        counted)."""
+        await self.count(
+            self.client_window(cid, address, limit=limit, seconds=seconds), guard=guard
+        )
+
+    async def count(self, window: Window, *, guard: Guard | None = None) -> None:
+        """Count one action in ``window``; raise RateLimited over its limit. With ``guard``,
+        only while its fields hold (else GuardChanged, nothing counted)."""
+        await self._check(window, guard)
+
+    async def _check(self, window: Window, guard: Guard | None = None) -> None:
+        keys = list(window.keys)
+        args: list[str | int] = [*window.args]
+        if guard is not None:
+            keys = [*keys, guard.key]
+            args += [part for pair in guard.fields.items() for part in pair]
+        answer = await self._script(keys=keys, args=args)
+        if int(answer[0]) == -1:
+            raise GuardChanged
+        allowed, current, previous = answer
         if not int(allowed):
             raise window.refused(int(current), int(previous))

@@ -6,9 +6,12 @@ Lua script from ``participation/lua/``, every key comes from ``participation/sto
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import hashlib
 import hmac
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,7 +42,7 @@ from participation.errors import (
     WrongOrganisation,
 )
 from participation.ratelimit import RateLimiter, load_script
-from participation.schemas import ConsultationCreate, ConsultationUpdate
+from participation.schemas import CID_PATTERN, ConsultationCreate, ConsultationUpdate
 from participation.sessions import SessionSigner
 from participation.store import (
     CONSULTATIONS_KEY,
@@ -68,15 +71,20 @@ from tokens import (
     format_www_authenticate,
     parse_authorization,
 )
-from verifier import ConsultationClosed as VerifierClosed
 from verifier import (
+    AlreadySpent,
+    Guard,
+    GuardChanged,
+    Malformed,
     Redeemer,
     RedemptionError,
+    TooManyAttempts,
     VerifierUnavailable,
     consultation_challenge,
     host_of,
     origin_for,
 )
+from verifier import ConsultationClosed as VerifierClosed
 
 if TYPE_CHECKING:
     from inspraak.settings import Settings
@@ -170,11 +178,11 @@ class Consultation:
     organisation: str
     issuer_url: str
 
-    @property
+    @functools.cached_property
     def opens(self) -> datetime:
         return datetime.fromtimestamp(_day_ts(self.opens_at), UTC)
 
-    @property
+    @functools.cached_property
     def closes(self) -> datetime:
         """It closes at the end of its last day (UTC)."""
         return datetime.fromtimestamp(_day_ts(self.closes_at), UTC) + DAY
@@ -198,6 +206,15 @@ class Consultation:
         return (
             f"{self.issuer_url.rstrip('/')}/c/{self.id}/.well-known/private-token-issuer-directory"
         )
+
+    def guarded_fields(self) -> dict[str, str]:
+        """The stored fields a join relies on (opening, closing, issuer: the challenge): a
+        join from a cached copy spends only while the record still holds these."""
+        return {
+            "opens_at": self.opens_at.isoformat(),
+            "closes_at": self.closes_at.isoformat(),
+            "issuer_url": self.issuer_url,
+        }
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -279,8 +296,17 @@ class Statement:
         )
 
 
+CACHED_CONSULTATIONS = 4096
+"""Consultation records a process keeps for joins (:meth:`ConsultationService.cached`)."""
+
+
 class ConsultationService:
-    """Create, change, read and list consultations."""
+    """Create, change, read and list consultations.
+
+    Every read also refreshes an in-process copy that joins work from
+    (:meth:`cached`); a join's spend script checks the copy's fields against the stored
+    record (``Consultation.guarded_fields``), so a change made anywhere is seen at once.
+    """
 
     def __init__(
         self,
@@ -296,6 +322,7 @@ class ConsultationService:
         self._challenge = challenge
         self._create: Any = store.register_script(load_script("create_consultation"))
         self._update: Any = store.register_script(load_script("update_consultation"))
+        self._cache: dict[str, Consultation] = {}
 
     def challenge(self, consultation: Consultation) -> TokenChallenge:
         """The consultation's fixed TokenChallenge (RFC 9577 §2.1)."""
@@ -342,7 +369,7 @@ class ConsultationService:
             changes["languages"] = tuple(dict.fromkeys(changes["languages"]))
         if "issuer_url" in changes:
             changes["issuer_url"] = str(changes["issuer_url"]).rstrip("/")
-        updated = Consultation(**{**current.__dict__, **changes})
+        updated = dataclasses.replace(current, **changes)
         if updated.closes_at < updated.opens_at:
             raise InvalidInput("closes_at must not be before opens_at")
         fields = updated.to_fields()
@@ -350,6 +377,7 @@ class ConsultationService:
         if not int(await self._update(keys=[consultation_key(cid)], args=args)):
             raise UnknownConsultation()
         await self._store.zadd(CONSULTATIONS_KEY, {cid: _day_ts(updated.opens_at)})
+        self._remember(updated)
         log.info("consultation_updated", cid=cid, fields=sorted(changes))
         return updated
 
@@ -363,6 +391,7 @@ class ConsultationService:
         current = await self.get(cid)
         by.require_owner(current)
         await self._store.delete(consultation_key(cid))
+        self._cache.pop(cid, None)
         await self._store.zrem(CONSULTATIONS_KEY, cid)
         removed = 1
         keep = spent_key(cid).encode()
@@ -380,10 +409,25 @@ class ConsultationService:
         return removed
 
     async def get(self, cid: str) -> Consultation:
+        """The consultation as stored now (and the cached copy refreshed)."""
         raw = await self._store.hgetall(consultation_key(cid))
         if not raw:
+            self._cache.pop(cid, None)
             raise UnknownConsultation()
-        return Consultation.from_fields(cid, raw)
+        consultation = Consultation.from_fields(cid, raw)
+        self._remember(consultation)
+        return consultation
+
+    async def cached(self, cid: str) -> Consultation:
+        """The copy last read by this process, else as stored. Only for work whose store
+        step checks ``guarded_fields`` (the join); a refusal is decided on a fresh read."""
+        found = self._cache.get(cid)
+        return found if found is not None else await self.get(cid)
+
+    def _remember(self, consultation: Consultation) -> None:
+        if consultation.id not in self._cache and len(self._cache) >= CACHED_CONSULTATIONS:
+            del self._cache[next(iter(self._cache))]
+        self._cache[consultation.id] = consultation
 
     async def visible_count(self, cid: str) -> int:
         return int(await self._store.scard(visible_key(cid)))
@@ -845,14 +889,27 @@ class Joined:
     expires: datetime
 
 
+_CID = re.compile(CID_PATTERN)
+_JOIN_TRIES = 3
+"""A join re-reads its consultation after a changed guard; this many changes in a row are
+answered 503 (someone is rewriting the consultation as fast as it is read)."""
+
+
+def _presents_token(authorization: str) -> bool:
+    return authorization.lstrip()[:12].lower() == "privatetoken"
+
+
 class JoinService:
     """Join: spend a Privacy Pass token once, then hand out a session for a fresh random id.
 
-    Order: consultation open, a PrivateToken presented (else the RFC 9577 challenge), join
-    limit per client, redemption, session. The verifier's spend script writes the
-    participant record too, only when it spends: a join leaves both or neither, never a
-    spent token without a participant nor a participant without a spent token. Nothing of
-    the token is kept here.
+    Order: consultation open (injected clock), a PrivateToken presented (else the RFC 9577
+    challenge), parse and verify, then one store round trip: the verifier's spend script
+    checks that the consultation still holds the fields this process cached
+    (``Consultation.guarded_fields``), checks and counts the client's join attempts in this
+    consultation, spends the token and writes the participant record, all or nothing. A
+    token that fails before the store still counts as an attempt (one round trip, same
+    guard). Every refusal is decided on the stored consultation, never on a stale copy.
+    Nothing of the token is kept here.
     """
 
     def __init__(
@@ -860,6 +917,7 @@ class JoinService:
         *,
         redeemer: Redeemer,
         participants: ParticipantService,
+        consultations: ConsultationService,
         limiter: RateLimiter,
         signer: SessionSigner,
         clock: Clock,
@@ -867,16 +925,26 @@ class JoinService:
     ) -> None:
         self._redeemer = redeemer
         self._participants = participants
+        self._consultations = consultations
         self._limiter = limiter
         self._signer = signer
         self._clock = clock
         self._settings = settings
+        self._origin = origin_for(settings)
+        self._challenges: dict[tuple[str, str], TokenChallenge] = {}
 
     def challenge(self, consultation: Consultation) -> TokenChallenge:
         """The consultation's fixed TokenChallenge (RFC 9577 §2.1, docs/architecture.md)."""
-        return consultation_challenge(
-            host_of(consultation.issuer_url), origin_for(self._settings), consultation.id
-        )
+        key = (consultation.id, consultation.issuer_url)
+        found = self._challenges.get(key)
+        if found is None:
+            found = consultation_challenge(
+                host_of(consultation.issuer_url), self._origin, consultation.id
+            )
+            if len(self._challenges) >= CACHED_CONSULTATIONS:
+                self._challenges.clear()
+            self._challenges[key] = found
+        return found
 
     async def www_authenticate(self, consultation: Consultation) -> str | None:
         """``WWW-Authenticate: PrivateToken ...``, one challenge per current key (RFC 9577 §2.1)."""
@@ -892,38 +960,81 @@ class JoinService:
             ChallengeParams(challenge, key.token_key, max_age) for key in keys
         )
 
-    async def join(
-        self, consultation: Consultation, authorization: str | None, *, client: str | None
-    ) -> Joined:
-        consultation.require_open(self._clock.now())
-        if not authorization or not authorization.lstrip().lower().startswith("privatetoken"):
+    async def join(self, cid: str, authorization: str | None, *, client: str | None) -> Joined:
+        """Join ``cid`` with the token in ``authorization`` from ``client`` (an address,
+        only ever hashed; None: no per-client limit).
+
+        Raises:
+            UnknownConsultation, ConsultationClosed, ConsultationNotOpen, TokenRefused,
+            RateLimited, StoreUnavailable.
+        """
+        if not _CID.fullmatch(cid):
+            raise UnknownConsultation()
+        if authorization is None or not _presents_token(authorization):
             # The RFC 9577 challenge itself is free: only presented tokens count as attempts.
+            consultation = await self._consultations.get(cid)
+            consultation.require_open(self._clock.now())
             raise TokenRefused(await self.www_authenticate(consultation))
-        if client is not None:
-            await self._limiter.hit_client(
-                client, limit=self._settings.participation.joins_per_hour_per_client, seconds=3600
+        consultation = await self._consultations.cached(cid)
+        fresh = False
+        for _ in range(_JOIN_TRIES):
+            now = self._clock.now()
+            if not fresh and consultation.status(now) != "open":
+                consultation, fresh = await self._consultations.get(cid), True
+            consultation.require_open(now)
+            try:
+                return await self._join(consultation, authorization, client, fresh=fresh)
+            except GuardChanged:
+                consultation, fresh = await self._consultations.get(cid), True
+        raise StoreUnavailable()
+
+    async def _join(
+        self, consultation: Consultation, authorization: str, client: str | None, *, fresh: bool
+    ) -> Joined:
+        cid = consultation.id
+        guard = Guard(consultation_key(cid), consultation.guarded_fields())
+        window = (
+            None
+            if client is None
+            else self._limiter.client_window(
+                cid,
+                client,
+                limit=self._settings.participation.joins_per_hour_per_client,
+                seconds=3600,
             )
+        )
+        pid, record_key, fields = self._participants.record(cid)
         try:
-            token = parse_authorization(authorization)
-        except DecodeError:
-            log.info("join_refused", cid=consultation.id, reason="malformed")
-            raise TokenRefused(await self.www_authenticate(consultation)) from None
-        pid, record_key, fields = self._participants.record(consultation.id)
-        try:
+            try:
+                token = parse_authorization(authorization)
+            except DecodeError:
+                raise Malformed from None
             await self._redeemer.redeem(
-                consultation.id,
+                cid,
                 token,
                 challenge=self.challenge(consultation),
                 closes_at=consultation.closes,
                 record=(record_key, fields),
+                guard=guard,
+                attempts=None if window is None else window.attempts(),
             )
         except RedemptionError as exc:
-            log.info("join_refused", cid=consultation.id, reason=exc.reason)
+            if not isinstance(exc, AlreadySpent):
+                # Refused before the store: still an attempt, counted under the same guard.
+                if window is not None:
+                    await self._limiter.count(window, guard=guard)
+                elif not fresh:
+                    raise GuardChanged from None
+            log.info("join_refused", cid=cid, reason=exc.reason)
             raise TokenRefused(await self.www_authenticate(consultation)) from None
+        except TooManyAttempts as exc:
+            if window is None:  # only raised for a window given
+                raise
+            raise window.refused(exc.current, exc.previous) from None
         except VerifierClosed:
             raise ConsultationClosed() from None
         except VerifierUnavailable as exc:
             raise StoreUnavailable() from exc
-        log.info("participant_joined", cid=consultation.id)
-        session = self._signer.issue(consultation.id, pid, expires=consultation.closes)
+        log.info("participant_joined", cid=cid)
+        session = self._signer.issue(cid, pid, expires=consultation.closes)
         return Joined(pid=pid, session=session, expires=consultation.closes)

@@ -9,6 +9,7 @@ closing day links a session to the moment of joining). Secrets live under
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 from datetime import datetime
@@ -104,6 +105,16 @@ def load_client_hash_secret(settings: Settings) -> bytes:
     return _write_exclusive(path, fresh).strip()
 
 
+def _compact(value: dict[str, object]) -> bytes:
+    """JSON as PyJWT writes a JWT header or claims set (no spaces)."""
+    return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def _b64(data: bytes) -> bytes:
+    """base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 VERIFIED_CACHE_SIZE = 16_384
 """Sessions whose signature this process has checked, remembered for the next vote."""
 
@@ -124,6 +135,12 @@ class SessionSigner:
         self._issuer = issuer
         self._clock = clock
         self._verified: dict[tuple[str, str], tuple[str, int]] = {}
+        # PyJWT's own ES256 algorithm object and the header PyJWT writes for it, made once:
+        # issuing a session is then PyJWT's signature over the same bytes ``jwt.encode``
+        # signs (RFC 7515 §5.1), without looking the algorithm up and serialising the
+        # constant header per session (tests/participation/test_sessions.py compares them).
+        self._algorithm = jwt.get_algorithm_by_name(SESSION_ALGORITHM)
+        self._header = _b64(_compact({"alg": SESSION_ALGORITHM, "typ": "JWT"}))
 
     def issue(self, cid: str, pid: str, *, expires: datetime) -> str:
         """A session for participant ``pid`` in consultation ``cid``, valid until ``expires``."""
@@ -134,7 +151,9 @@ class SessionSigner:
             "cid": cid,
             "exp": int(expires.timestamp()),
         }
-        return jwt.encode(claims, self._key, algorithm=SESSION_ALGORITHM)
+        signing_input = self._header + b"." + _b64(_compact(claims))
+        signature = self._algorithm.sign(signing_input, self._key)
+        return (signing_input + b"." + _b64(signature)).decode("ascii")
 
     def verify(self, session: str, cid: str, *, ignore_expiry: bool = False) -> str:
         """The participant id of a valid session for ``cid``.

@@ -21,7 +21,7 @@ from participation.services import (
 )
 from participation.sessions import SessionSigner
 from tokens import Rng
-from verifier import Redeemer
+from verifier import Redeemer, consultation_challenge, host_of, origin_for
 
 if TYPE_CHECKING:
     from inspraak.settings import Settings
@@ -59,9 +59,17 @@ def build_services(
     limiter = RateLimiter(store=store, clock=clock, secret=client_secret)
     statements = StatementService(store=store, clock=clock, settings=settings, limiter=limiter)
     participants = ParticipantService(store=store, clock=clock, settings=settings, rng=rng)
+    origin = origin_for(settings)
+    consultations = ConsultationService(
+        store=store,
+        clock=clock,
+        settings=settings,
+        challenge=lambda c: consultation_challenge(host_of(c.issuer_url), origin, c.id),
+    )
     join = JoinService(
         redeemer=redeemer,
         participants=participants,
+        consultations=consultations,
         limiter=limiter,
         signer=signer,
         clock=clock,
@@ -69,9 +77,7 @@ def build_services(
     )
     return Services(
         settings=settings,
-        consultations=ConsultationService(
-            store=store, clock=clock, settings=settings, challenge=join.challenge
-        ),
+        consultations=consultations,
         statements=statements,
         votes=VoteService(store=store, clock=clock, settings=settings, limiter=limiter),
         routing=RoutingService(store=store, rng=rng),

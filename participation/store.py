@@ -102,9 +102,10 @@ def rate_key(cid: str, kind: str, pid: str, window: int) -> str:
     return f"{tag(cid)}:rate:{kind}:{pid}:{window}"
 
 
-def client_rate_key(client_hash: str, window: int) -> str:
-    """Expiring join counter of one client, keyed by a keyed hash of its address."""
-    return f"{{rl:{client_hash}}}:join:{window}"
+def client_rate_key(cid: str, client_hash: str, window: int) -> str:
+    """Expiring counter of one client's join attempts in one consultation, keyed by a keyed
+    hash of its address (the consultation's hash tag: the join's spend script counts it)."""
+    return f"{tag(cid)}:join:{client_hash}:{window}"
 
 
 def api_key_key(key_hash: str) -> str:

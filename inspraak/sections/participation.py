@@ -23,6 +23,9 @@ class ParticipationSettings(BaseModel, frozen=True):
     votes_per_minute: int = Field(default=60, ge=1)
     statements_per_hour: int = Field(default=10, ge=1)
     joins_per_hour_per_client: int = Field(default=30, ge=1)
+    """Join attempts (presented tokens, accepted or not) per client address and hour, per
+    consultation: the counter shares the consultation's store hash tag, so that the join's
+    one spend script counts it."""
     statement_min_chars: int = Field(default=10, ge=1)
     statement_max_chars: int = Field(default=280, ge=1)
     min_group_size: int = 5

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import functools
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -87,41 +89,53 @@ async def get_consultation(
     "/c/{cid}/join",
     responses={401: {"description": "No valid token: a PrivateToken challenge (RFC 9577)"}},
 )
-async def join(
-    consultation: ConsultationDep,
-    request: Request,
-    response: Response,
-    services: ServicesDep,
-) -> JoinResult:
+async def join(cid: str, request: Request, response: Response, services: ServicesDep) -> JoinResult:
     """Spend one Privacy Pass token (``Authorization: PrivateToken token=...``) to join."""
     client = request.client.host if request.client else None
     return await join_consultation(
-        consultation, request.headers.get("authorization"), client, response, services
+        cid, request.headers.get("authorization"), client, response, services
     )
 
 
 async def join_consultation(
-    consultation: Consultation,
+    cid: str,
     authorization: str | None,
     client: str | None,
     response: Response,
     services: Services,
 ) -> JoinResult:
     """What :func:`join` does; ``participation.hotpaths`` serves the route with it too."""
-    joined = await services.join.join(consultation, authorization, client=client)
-    response.set_cookie(
-        cookie_name(consultation.id),
-        joined.session,
-        expires=joined.expires,
+    joined = await services.join.join(cid, authorization, client=client)
+    secure = services.settings.public_url.startswith("https://")
+    before, after = _session_cookie_around(cid, joined.expires, secure)
+    response.raw_headers.append((b"set-cookie", before + joined.session.encode("ascii") + after))
+    response.headers["Cache-Control"] = "no-store"
+    return JoinResult(session=joined.session, consultation=cid, expires_at=joined.expires.date())
+
+
+_SESSION_PLACEHOLDER = "SESSION"
+
+
+@functools.lru_cache(maxsize=1024)
+def _session_cookie_around(cid: str, expires: datetime, secure: bool) -> tuple[bytes, bytes]:
+    """The session cookie's ``Set-Cookie`` value as Starlette's ``set_cookie`` writes it
+    (httpOnly, SameSite=Strict, path /, expiring at the close), split around the session.
+
+    Made once per consultation and close: a session is a JWT (base64url and dots), which
+    a cookie value holds as it is, so putting it between the two parts gives the same bytes.
+    """
+    probe = Response()
+    probe.set_cookie(
+        cookie_name(cid),
+        _SESSION_PLACEHOLDER,
+        expires=expires,
         path="/",
         httponly=True,
         samesite="strict",
-        secure=services.settings.public_url.startswith("https://"),
+        secure=secure,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return JoinResult(
-        session=joined.session, consultation=consultation.id, expires_at=joined.expires.date()
-    )
+    before, _, after = probe.headers["set-cookie"].partition(_SESSION_PLACEHOLDER)
+    return before.encode("latin-1"), after.encode("latin-1")
 
 
 @router.get("/c/{cid}/next")

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from inspraak.clock import FixedClock
 from inspraak.settings import Settings
 from participation import create_app
-from participation.deps import get_consultation, get_participant
+from participation.deps import get_consultation, get_participant, get_services
 from participation.hotpaths import MAX_VOTE_BODY, HotPaths
 from tests.participation.conftest import CLIENT_ADDRESS, World
 from verifier import StaticKeySource, VerificationKey
@@ -252,6 +252,7 @@ def test_valid_votes_and_joins_do_not_reach_fastapi_but_odd_ones_do(world: World
     app: Any = world.client.app
     app.dependency_overrides[get_participant] = _through_fastapi
     app.dependency_overrides[get_consultation] = _through_fastapi
+    app.dependency_overrides[get_services] = _through_fastapi  # the join route's dependency
     try:
         vote = world.client.post(
             f"/api/c/{CID}/votes", json={"statement": sid, "vote": "agree"}, headers=session

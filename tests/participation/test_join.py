@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.testclient import TestClient
 
 from inspraak.clock import FixedClock
 from inspraak.settings import Settings
+from participation import create_app
 from tests.participation.conftest import CLIENT_ADDRESS, World, build_world
-from tokens import parse_www_authenticate
-from verifier import challenge_for
+from tokens import (
+    create_token_request,
+    finalize_token,
+    format_authorization,
+    issue_token_response,
+    parse_www_authenticate,
+)
+from verifier import (
+    StaticKeySource,
+    VerificationKey,
+    challenge_for,
+    consultation_challenge,
+    host_of,
+)
 
 
 def test_join_gives_a_session_as_json_and_as_a_strict_cookie(world: World) -> None:
@@ -211,7 +227,7 @@ def test_joins_per_client_are_limited_under_a_keyed_hash(
         assert int(refused.headers["retry-after"]) >= 1
         # The refused token was not spent.
         assert world.store.scard("{c:stadspark}:spent") == 2
-        counters = [k for k in world.store.scan_iter(match="{rl:*")]
+        counters = [k for k in world.store.scan_iter(match="{c:stadspark}:join:*")]
         assert counters and all(world.store.ttl(k) > 0 for k in counters)
         assert CLIENT_ADDRESS.encode() not in world.all_store_bytes()
         clock.advance(2 * 3600)
@@ -233,3 +249,224 @@ def test_extended_consultation_keeps_sessions_until_the_new_close(world: World) 
     response = world.vote("stadspark", session, sid, "disagree")
     assert response.status_code == 409
     assert response.json()["code"] == "consultation_closed"
+
+
+@pytest.fixture
+def other_worker(
+    settings: Settings, clock: FixedClock, sync_store, token_key: rsa.RSAPrivateKey
+) -> Iterator[World]:
+    """A second app on the same store: another worker process, with a cache of its own."""
+    yield from build_world(settings, clock, sync_store, token_key)
+
+
+def _joined_once(world: World, cid: str) -> None:
+    """A join, so that the app now works from its cached copy of the consultation."""
+    world.join(cid)
+
+
+SCRIPT_COMMANDS = {
+    f"cmdstat_{name}"
+    for name in ("hget", "get", "incr", "expire", "sadd", "hset", "time", "expiretime", "expireat")
+}
+"""What the spend and rate-limit scripts call inside the store (commandstats counts those too)."""
+
+
+def store_calls(world: World) -> dict[str, int]:
+    """Commands the store ran since the last CONFIG RESETSTAT, besides the test's own."""
+    stats = world.store.info("commandstats")
+    own = {"cmdstat_info", "cmdstat_config|resetstat"}
+    return {name: int(s["calls"]) for name, s in stats.items() if name not in own}
+
+
+def assert_one_script_call(calls: dict[str, int]) -> None:
+    assert calls.pop("cmdstat_evalsha") == 1, calls
+    assert set(calls) <= SCRIPT_COMMANDS, calls  # no HGETALL, no second script, no EVAL
+
+
+def test_a_join_is_one_store_round_trip(world: World) -> None:
+    world.create("stadspark")
+    _joined_once(world, "stadspark")
+    world.store.config_resetstat()
+    world.join("stadspark")
+    # One script: consultation guard, join limit, spend, participant record.
+    calls = store_calls(world)
+    assert calls["cmdstat_sadd"] == 1 and calls["cmdstat_hset"] == 1, calls
+    assert_one_script_call(calls)
+
+
+def test_a_refused_token_is_one_round_trip_and_counts_as_an_attempt(world: World) -> None:
+    world.create("stadspark")
+    _joined_once(world, "stadspark")
+    counter = next(world.store.scan_iter(match="{c:stadspark}:join:*"))
+    assert world.store.get(counter) == b"1"
+    world.store.config_resetstat()
+    bad = {"Authorization": "PrivateToken token=AAAA"}
+    assert world.client.post("/api/c/stadspark/join", headers=bad).status_code == 401
+    calls = store_calls(world)
+    assert "cmdstat_sadd" not in calls and "cmdstat_hset" not in calls, calls
+    assert_one_script_call(calls)
+    assert world.store.get(counter) == b"2"
+
+
+def test_closing_early_elsewhere_is_seen_at_once(world: World, other_worker: World) -> None:
+    world.create("stadspark")
+    _joined_once(world, "stadspark")
+    changed = other_worker.client.patch(
+        "/api/admin/c/stadspark", json={"closes_at": "2026-03-05"}, headers=world.admin()
+    )
+    assert changed.status_code == 200
+    token = world.token("stadspark")
+    refused = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "consultation_closed"
+    assert world.store.scard("{c:stadspark}:spent") == 1  # the first join's token only
+
+
+def test_reopening_elsewhere_is_seen_at_once(world: World, other_worker: World) -> None:
+    world.create("stadspark", closes_at="2026-03-05")
+    token = world.token("stadspark")
+    closed = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+    assert closed.status_code == 409  # cached as closed in this worker
+    reopened = other_worker.client.patch(
+        "/api/admin/c/stadspark", json={"closes_at": "2026-03-31"}, headers=world.admin()
+    )
+    assert reopened.status_code == 200
+    ok = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+    assert ok.status_code == 200
+    assert ok.json()["expires_at"] == "2026-04-01"
+
+
+def test_deleting_elsewhere_is_seen_at_once(world: World, other_worker: World) -> None:
+    world.create("stadspark")
+    _joined_once(world, "stadspark")
+    deleted = other_worker.client.delete("/api/admin/c/stadspark", headers=world.admin())
+    assert deleted.status_code in (200, 204)
+    token = world.token("stadspark")
+    response = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+    assert response.status_code == 404
+    assert list(world.store.scan_iter(match="{c:stadspark}:participant:*")) == []
+
+
+def test_a_new_issuer_elsewhere_is_seen_at_once(world: World, other_worker: World) -> None:
+    """The issuer is part of the challenge: after a change, tokens for the old one are refused
+    with the new challenge, and tokens for the new one are accepted at once."""
+    world.create("stadspark")
+    _joined_once(world, "stadspark")
+    old_token = world.token("stadspark")
+    moved = other_worker.client.patch(
+        "/api/admin/c/stadspark",
+        json={"issuer_url": "https://tokens.example.nl/issuer"},
+        headers=world.admin(),
+    )
+    assert moved.status_code == 200
+    refused = world.client.post("/api/c/stadspark/join", headers={"Authorization": old_token})
+    assert refused.status_code == 401
+    [params] = parse_www_authenticate(refused.headers["www-authenticate"])
+    new_challenge = consultation_challenge(
+        "tokens.example.nl", host_of(world.settings.public_url), "stadspark"
+    )
+    assert params.challenge.to_bytes() == new_challenge.to_bytes()
+    request, state = create_token_request(world.token_key.public_key(), new_challenge)
+    new_token = format_authorization(
+        finalize_token(state, issue_token_response(world.token_key, request))
+    )
+    ok = world.client.post("/api/c/stadspark/join", headers={"Authorization": new_token})
+    assert ok.status_code == 200
+
+
+def test_every_presented_token_counts_against_the_join_limit(
+    settings: Settings, clock: FixedClock, sync_store, token_key: rsa.RSAPrivateKey
+) -> None:
+    limited = settings.model_copy(
+        update={
+            "participation": settings.participation.model_copy(
+                update={"joins_per_hour_per_client": 3}
+            )
+        }
+    )
+    for world in build_world(limited, clock, sync_store, token_key):
+        world.create("stadspark")
+        world.create("fietspad")
+        spent = world.token("stadspark")
+        assert (
+            world.client.post("/api/c/stadspark/join", headers={"Authorization": spent})
+        ).status_code == 200
+        world.client.cookies.clear()
+        for header in (spent, "PrivateToken token=AAAA"):  # spent before; malformed
+            response = world.client.post("/api/c/stadspark/join", headers={"Authorization": header})
+            assert response.status_code == 401
+        token = world.token("stadspark")
+        refused = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert world.store.scard("{c:stadspark}:spent") == 1
+        # The limit is per consultation: the same client may still join another one.
+        other = world.client.post(
+            "/api/c/fietspad/join", headers={"Authorization": world.token("fietspad")}
+        )
+        assert other.status_code == 200
+
+
+@pytest.mark.parametrize("public_url", ["http://127.0.0.1:8000", "https://inspraak.example.nl"])
+def test_the_session_cookie_is_the_one_starlette_writes(
+    settings: Settings,
+    clock: FixedClock,
+    sync_store,
+    token_key: rsa.RSAPrivateKey,
+    public_url: str,
+) -> None:
+    from starlette.responses import Response
+
+    for world in build_world(
+        settings.model_copy(update={"public_url": public_url}), clock, sync_store, token_key
+    ):
+        world.create("stadspark")
+        response = world.client.post(
+            "/api/c/stadspark/join", headers={"Authorization": world.token("stadspark")}
+        )
+        assert response.status_code == 200, response.text
+        session = response.json()["session"]
+        reference = Response()
+        reference.set_cookie(
+            "inspraak_p_stadspark",
+            session,
+            expires=datetime(2026, 4, 1, tzinfo=UTC),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=public_url.startswith("https://"),
+        )
+        assert response.headers["set-cookie"] == reference.headers["set-cookie"]
+        assert ("Secure" in response.headers["set-cookie"]) == public_url.startswith("https://")
+
+
+def test_without_a_client_address_a_refusal_still_reads_the_stored_consultation(
+    settings: Settings,
+    clock: FixedClock,
+    token_key: rsa.RSAPrivateKey,
+    other_worker: World,
+) -> None:
+    """No address (no join limit, so no counting round trip): a refused token is still
+    answered with the stored consultation's challenge, not a stale cached one."""
+    source = StaticKeySource(shared=[VerificationKey.from_public_key(token_key.public_key())])
+    app = create_app(settings, clock=clock, key_source=source)
+    with TestClient(app, client=None) as anonymous:  # type: ignore[arg-type]
+        other_worker.create("stadspark")
+        token = other_worker.token("stadspark")
+        assert anonymous.post("/api/c/stadspark/join", headers={"Authorization": token}).is_success
+        moved = other_worker.client.patch(
+            "/api/admin/c/stadspark",
+            json={"issuer_url": "https://tokens.example.nl/issuer"},
+            headers=other_worker.admin(),
+        )
+        assert moved.status_code == 200
+        refused = anonymous.post(
+            "/api/c/stadspark/join", headers={"Authorization": "PrivateToken token=AAAA"}
+        )
+        assert refused.status_code == 401
+        [params] = parse_www_authenticate(refused.headers["www-authenticate"])
+        expected = consultation_challenge(
+            "tokens.example.nl", host_of(settings.public_url), "stadspark"
+        )
+        assert params.challenge.to_bytes() == expected.to_bytes()
+    assert list(other_worker.store.scan_iter(match="{c:stadspark}:join:*")) == []

@@ -114,7 +114,7 @@ def test_counters_expire(redis_url: str, sync_store: redis.Redis) -> None:
         async with open_store(redis_url) as store:
             limiter = RateLimiter(store=store, clock=FixedClock(), secret=b"test")
             await limiter.hit("c", "votes", "p", limit=5, seconds=60)
-            await limiter.hit_client("198.51.100.4", limit=5, seconds=3600)
+            await limiter.hit_client("c", "198.51.100.4", limit=5, seconds=3600)
 
     asyncio.run(run())
     keys = list(sync_store.scan_iter())

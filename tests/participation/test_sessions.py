@@ -72,3 +72,34 @@ def test_memory_is_bounded_and_forgotten_sessions_still_verify(
     assert len(signer._verified) == 3  # the oldest two were forgotten
     assert signer.verify(issued[0], "stadspark") == "p0"  # checked again from scratch
     assert len(signer._verified) == 3
+
+
+def test_a_session_is_the_jwt_pyjwt_makes(clock: FixedClock) -> None:
+    """issue() signs with PyJWT's ES256 algorithm object over a prepared header: the signed
+    part is byte for byte what ``jwt.encode`` signs, and PyJWT verifies the result."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    signer = SessionSigner(key, issuer=ISSUER, clock=clock)
+    expires = NOW + timedelta(days=3)
+    session = signer.issue("stadspark", "p" * 22, expires=expires)
+    claims = {
+        "iss": ISSUER,
+        "aud": audience("stadspark"),
+        "sub": "p" * 22,
+        "cid": "stadspark",
+        "exp": int(expires.timestamp()),
+    }
+    reference = jwt.encode(claims, key, algorithm="ES256")
+    assert session.rsplit(".", 1)[0] == reference.rsplit(".", 1)[0]
+    decoded = jwt.decode(
+        session,
+        key.public_key(),
+        algorithms=["ES256"],
+        audience=audience("stadspark"),
+        options={"verify_exp": False},  # NOW is the test's clock, not today
+    )
+    assert decoded == claims
+    assert signer.verify(session, "stadspark") == "p" * 22
+    # Another key's signature over the same claims is refused.
+    other = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
+    with pytest.raises(SessionInvalid):
+        signer.verify(other, "stadspark")
