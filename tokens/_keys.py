@@ -6,6 +6,7 @@ The SPKI carries id-RSASSA-PSS with SHA-384, MGF1-SHA-384 and saltLength 48 (RFC
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Final
 
@@ -67,9 +68,19 @@ def encode_public_key(public_key: rsa.RSAPublicKey) -> bytes:
     Raises:
         InvalidKey: the key is refused.
     """
-    n, e = check_public_key(public_key)
+    return _serialized(*check_public_key(public_key))
+
+
+def _serialized(n: int, e: int) -> bytes:
     rsa_public_key = _der(_SEQUENCE, _der_uint(n) + _der_uint(e))
     return _der(_SEQUENCE, _PSS_ALGORITHM + _der(_BIT_STRING, b"\x00" + rsa_public_key))
+
+
+@functools.lru_cache(maxsize=64)
+def _key_id(n: int, e: int) -> bytes:
+    """SHA-256 of the SerializedPublicKey of (n, e): a verifier asks it per token, for the
+    same few keys, so the last ones are remembered (a pure function of its arguments)."""
+    return hashlib.sha256(_serialized(n, e)).digest()
 
 
 def _read(data: bytes, pos: int, tag: int) -> tuple[bytes, int]:
@@ -123,7 +134,7 @@ def token_key_id(public_key: rsa.RSAPublicKey) -> bytes:
     Raises:
         InvalidKey: the key is refused.
     """
-    return hashlib.sha256(encode_public_key(public_key)).digest()
+    return _key_id(*check_public_key(public_key))
 
 
 def truncated_token_key_id(token_key_id: bytes) -> int:

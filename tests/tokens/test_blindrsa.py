@@ -275,3 +275,57 @@ def test_moduli_that_are_not_a_multiple_of_8_bits(bits: int) -> None:
         # and cryptography's own signatures verify with ours
         pss = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=variant.salt_len)
         tokens.verify(variant, public_key, prepared, key.sign(prepared, pss, hashes.SHA384()))
+
+
+def _written_out_verify(variant: Any, public_key: rsa.RSAPublicKey, msg: bytes, sig: bytes) -> bool:
+    """RFC 8017 §8.1.2 step by step (RSAVP1, then tokens.hazmat.emsa_pss_verify)."""
+    n, e = public_key.public_numbers().n, public_key.public_numbers().e
+    s = int.from_bytes(sig, "big")
+    if len(sig) != (n.bit_length() + 7) // 8 or s >= n:
+        return False
+    m = pow(s, e, n)
+    em_bits = n.bit_length() - 1
+    if m.bit_length() > em_bits:
+        return False
+    try:
+        emsa_pss_verify(msg, m.to_bytes((em_bits + 7) // 8, "big"), em_bits, variant.salt_len)
+    except tokens.InvalidSignature:
+        return False
+    return True
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    msg=st.binary(max_size=64),
+    name=st.sampled_from(sorted(VARIANTS)),
+    signed_as=st.sampled_from([0, 48, 32]),
+    damage=st.sampled_from(["none", "bit", "at-or-above-n", "short", "random"]),
+    where=st.integers(min_value=0, max_value=255),
+)
+def test_verify_agrees_with_the_written_out_steps(
+    msg: bytes, name: str, signed_as: int, damage: str, where: int
+) -> None:
+    """tokens.verify runs RSASSA-PSS-VERIFY in OpenSSL; the RFC 8017 steps decide the same."""
+    variant = VARIANTS[name]
+    key = rfc9474_key(load_vectors("rfc9474.json")[0])
+    public_key = key.public_key()
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=signed_as)
+    sig = key.sign(msg, pss, hashes.SHA384())
+    n = public_key.public_numbers().n
+    if damage == "bit":
+        sig = flip(sig, where)
+    elif damage == "at-or-above-n":
+        sig = (n + where).to_bytes(len(sig), "big")
+    elif damage == "short":
+        sig = sig[1:]
+    elif damage == "random":
+        sig = secrets.token_bytes(len(sig))
+    expected = _written_out_verify(variant, public_key, msg, sig)
+    if damage == "none":
+        assert expected == (signed_as == variant.salt_len)
+    try:
+        tokens.verify(variant, public_key, msg, sig)
+        verified = True
+    except tokens.InvalidSignature:
+        verified = False
+    assert verified == expected
