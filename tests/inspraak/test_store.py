@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from inspraak.store import EmbeddedStore, connect
+import pytest
+import redis
+import redis.asyncio
+
+from inspraak.store import _CONNECTIONS, EmbeddedStore, connect, open_store
 
 
 def test_embedded_store_persists_with_aof_across_restart(tmp_path: Path) -> None:
@@ -25,3 +30,46 @@ def test_embedded_store_persists_with_aof_across_restart(tmp_path: Path) -> None
 def test_test_store_is_flushed_per_test(sync_store) -> None:  # type: ignore[no-untyped-def]
     assert sync_store.dbsize() == 0
     sync_store.set("left-over", "x")
+
+
+ARGUMENTS = [
+    ("SET", "k", "v"),
+    ("EVALSHA", "a" * 40, 2, "{c:x}:a", b"{c:x}:b", 0.1, 1e20, -0.0, 2**70, "één"),
+    ("CONFIG GET", "appendonly"),
+    (b"CONFIG GET", b"bind"),
+    (b"GET", memoryview(b"k")),
+    ("HSET", "h", "f", bytearray(b"x")),
+]
+
+
+@pytest.mark.parametrize("args", ARGUMENTS, ids=lambda a: str(a[0]))
+def test_services_pack_commands_as_redis_py_does(args: tuple[Any, ...]) -> None:
+    ours = _CONNECTIONS["redis"]().pack_command(*args)
+    theirs = redis.asyncio.Connection().pack_command(*args)
+    assert b"".join(ours) == b"".join(theirs)
+
+
+def test_what_redis_py_refuses_is_still_refused() -> None:
+    for value in (True, None):
+        with pytest.raises(redis.DataError):
+            _CONNECTIONS["redis"]().pack_command("SET", "k", value)
+
+
+@pytest.mark.anyio
+async def test_service_client_speaks_to_the_store(redis_url: str) -> None:
+    async with open_store(redis_url) as store:
+        assert await store.set("k", "één") is True
+        assert await store.get("k") == "één".encode()
+        assert await store.config_get("appendonly") == {"appendonly": "yes"}
+        script = store.register_script("return {KEYS[1], ARGV[1], ARGV[2]}")
+        assert await script(keys=["{c:x}:a"], args=[0.5, 7]) == [b"{c:x}:a", b"0.5", b"7"]
+    assert {_CONNECTIONS[s].__mro__[2] for s in ("redis", "rediss", "unix")} == {
+        redis.asyncio.Connection,
+        redis.asyncio.SSLConnection,
+        redis.asyncio.UnixDomainSocketConnection,
+    }
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
