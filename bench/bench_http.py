@@ -98,9 +98,18 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(target: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+HTTP_PROTOCOLS = {
+    "one-write": "inspraak.httpserver:OneWriteHttpToolsProtocol",  # as ``inspraak serve``
+    "httptools": "httptools",  # uvicorn's own
+}
+
+
+def serve(
+    target: str, port: int, workers: int, env: dict[str, str], http: str = "one-write"
+) -> subprocess.Popen[bytes]:
     """uvicorn as ``inspraak serve`` runs it (no access log, no proxy headers)."""
     factory = ("--factory",) if target.endswith("_from_environment") else ()
+    factory += ("--http", HTTP_PROTOCOLS[http])
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "uvicorn", target, *factory, "--host", "127.0.0.1"),
@@ -391,6 +400,9 @@ def main() -> None:
     parser.add_argument("--log-level", default="WARNING", choices=["INFO", "WARNING"])
     parser.add_argument("--python", action="store_true", help="use the Python client")
     parser.add_argument("--only", default="bare,readyz,join,vote", help="steps to run")
+    parser.add_argument(
+        "--http", choices=sorted(HTTP_PROTOCOLS), default="one-write", help="uvicorn protocol"
+    )
     parser.add_argument("--profile", type=Path, help="py-spy the workers into this folder")
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args()
@@ -425,7 +437,7 @@ def main() -> None:
         if "bare" in only and wrk is not None:
             # The floor: the same uvicorn and wrk with a bare ASGI app, before the service.
             bare_port = free_port()
-            bare = serve(BARE, bare_port, args.workers, env)
+            bare = serve(BARE, bare_port, args.workers, env, args.http)
             try:
                 wait_for_port(bare_port, bare, what="the bare app", seconds=60, interval=0.2)
                 time.sleep(1)
@@ -438,7 +450,7 @@ def main() -> None:
             finally:
                 bare.terminate()
                 bare.wait(timeout=30)
-        server = serve(APP, port, args.workers, env)
+        server = serve(APP, port, args.workers, env, args.http)
         try:
             wait_for_port(port, server, what="the participation service", seconds=90, interval=0.2)
             time.sleep(2)  # every worker up

@@ -23,6 +23,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from inspraak.clock import SYSTEM_CLOCK, Clock
+from inspraak.httpserver import OneWriteHttpToolsProtocol
 from inspraak.logging import configure_logging
 from inspraak.metrics import Metrics
 from inspraak.settings import (
@@ -169,6 +170,7 @@ def serve_service(
             host=host,
             port=port,
             workers=workers if workers > 1 else None,
+            http=OneWriteHttpToolsProtocol,  # one write per response (inspraak.httpserver)
             access_log=False,
             log_config=None,
             proxy_headers=False,
