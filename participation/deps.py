@@ -3,7 +3,9 @@ the participant session (cookie or ``Authorization: Bearer``) and the organiser 
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inspraak.clock import Clock
+from inspraak.sections.participation import ParticipationSettings
 from participation.errors import (
     ApiKeyRequired,
     SessionExpired,
@@ -36,6 +39,7 @@ __all__ = [
     "get_organiser",
     "get_participant",
     "get_services",
+    "join_client",
     "require_organiser",
 ]
 
@@ -143,3 +147,27 @@ OrganiserDep = Annotated[Organiser, Depends(get_organiser)]
 async def require_organiser(organiser: OrganiserDep) -> None:
     """Router-wide guard: any valid organiser or moderator key; routes check the role."""
     del organiser
+
+
+def join_client(
+    peer: tuple[str, int] | None, headers: Mapping[str, str], settings: ParticipationSettings
+) -> str | None:
+    """The address a join is counted under (hashed, never kept): the peer's, or the one a
+    trusted proxy put in ``settings.join_client_header``. A header from any other peer is
+    ignored, and so is one that is not a single IP address (the peer's is used)."""
+    if peer is None:
+        return None
+    address = peer[0]
+    if settings.join_client_header is None or not settings.trusted_proxies:
+        return address
+    forwarded = headers.get(settings.join_client_header)
+    if forwarded is None:
+        return address
+    try:
+        from_peer = ipaddress.ip_address(address)
+        client = ipaddress.ip_address(forwarded.strip())
+    except ValueError:
+        return address
+    if any(from_peer in network for network in settings.trusted_proxies):
+        return str(client)
+    return address

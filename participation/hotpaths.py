@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from inspraak.http import ROUTE_SCOPE_KEY, answer_like_the_route, match_post
-from participation.deps import authenticate_participant, bearer
+from participation.deps import authenticate_participant, bearer, join_client
 from participation.routes.api import cast_vote, join_consultation
 from participation.schemas import VoteIn
 from participation.sessions import cookie_name
@@ -113,7 +113,7 @@ class HotPaths:
 
     async def _join(self, scope: Scope, headers: Headers, cid: str) -> Response:
         services, _clock = _state(scope)
-        client = scope.get("client")
+        client = join_client(scope.get("client"), headers, services.settings.participation)
         # The route sets its cookie and headers on a response of their own, as FastAPI's
         # dependency-injected ``Response`` is; they are carried over onto the JSON answer.
         extra = Response()
@@ -121,7 +121,7 @@ class HotPaths:
         result = await join_consultation(
             cid,
             headers.get("authorization"),
-            client[0] if client else None,
+            client,
             extra,
             services,
         )

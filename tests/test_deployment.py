@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -42,8 +43,27 @@ def test_compose_has_every_service_and_durable_store() -> None:
 
 def test_proxy_strips_client_addresses() -> None:
     caddy = (ROOT / "deploy" / "Caddyfile").read_text(encoding="utf-8")
-    assert caddy.count("header_up -X-Forwarded-For") >= 2
+    proxies = caddy.split("reverse_proxy ")[1:]
+    assert len(proxies) == 3
+    for block in proxies:
+        for header in ("X-Forwarded-For", "X-Real-IP", "Forwarded"):
+            assert f"header_up -{header}\n" in block
     assert "output discard" in caddy
+    # The one address that passes: the client's, on joins only, for the join limit.
+    (join,) = [b for b in proxies if "header_up X-Inspraak-Join-Client {remote_host}" in b]
+    assert "@join path_regexp ^/api/c/[^/]+/join$" in caddy
+    assert caddy.index("handle @join {") < caddy.index(join)
+    assert all("header_up -X-Inspraak-Join-Client" in b for b in proxies if b != join)
+
+
+def test_participation_believes_the_join_header_from_the_proxy_only() -> None:
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    proxy_address = spec["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    env = spec["services"]["participation"]["environment"]
+    assert env["INSPRAAK_PARTICIPATION__JOIN_CLIENT_HEADER"] == "X-Inspraak-Join-Client"
+    assert json.loads(env["INSPRAAK_PARTICIPATION__TRUSTED_PROXIES"]) == [proxy_address]
+    for name in ("issuer", "verifier", "analysis"):
+        assert "INSPRAAK_PARTICIPATION__TRUSTED_PROXIES" not in str(spec["services"][name])
 
 
 def test_image_is_multi_stage_and_non_root() -> None:

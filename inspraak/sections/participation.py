@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr
 
 __all__ = ["ParticipationLink", "ParticipationSettings"]
 
@@ -26,6 +26,14 @@ class ParticipationSettings(BaseModel, frozen=True):
     """Join attempts (presented tokens, accepted or not) per client address and hour, per
     consultation: the counter shares the consultation's store hash tag, so that the join's
     one spend script counts it."""
+    join_client_header: str | None = None
+    """Behind a proxy every join comes from the proxy's address, so the join limit would
+    count all citizens as one client. The proxy may then send the client's address in this
+    header, on join requests only (``deploy/Caddyfile``: ``X-Inspraak-Join-Client``); it is
+    read only from a peer in ``trusted_proxies``, only for the join limit's keyed hash, and
+    never stored or logged. Unset: the peer address is the client."""
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
+    """Peers (addresses or networks) whose ``join_client_header`` is believed."""
     statement_min_chars: int = Field(default=10, ge=1)
     statement_max_chars: int = Field(default=280, ge=1)
     min_group_size: int = 5

@@ -16,6 +16,7 @@ from participation.deps import (
     Participant,
     ParticipantDep,
     ServicesDep,
+    join_client,
 )
 from participation.schemas import (
     ConsultationDetail,
@@ -91,7 +92,8 @@ async def get_consultation(
 )
 async def join(cid: str, request: Request, response: Response, services: ServicesDep) -> JoinResult:
     """Spend one Privacy Pass token (``Authorization: PrivateToken token=...``) to join."""
-    client = request.client.host if request.client else None
+    peer = (request.client.host, request.client.port) if request.client else None
+    client = join_client(peer, request.headers, services.settings.participation)
     return await join_consultation(
         cid, request.headers.get("authorization"), client, response, services
     )

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from inspraak.clock import FixedClock
 from inspraak.settings import Settings
 from participation import create_app
+from participation.deps import join_client
 from tests.participation.conftest import CLIENT_ADDRESS, World, build_world
 from tokens import (
     create_token_request,
@@ -233,6 +234,76 @@ def test_joins_per_client_are_limited_under_a_keyed_hash(
         clock.advance(2 * 3600)
         ok = world.client.post("/api/c/stadspark/join", headers={"Authorization": token})
         assert ok.status_code == 200
+
+
+def _behind_proxy(settings: Settings, *, trusted: tuple[str, ...]) -> Settings:
+    participation = type(settings.participation).model_validate(
+        {
+            **settings.participation.model_dump(),
+            "joins_per_hour_per_client": 2,
+            "join_client_header": "X-Inspraak-Join-Client",
+            "trusted_proxies": trusted,
+        }
+    )
+    return settings.model_copy(update={"participation": participation})
+
+
+def test_behind_a_trusted_proxy_joins_count_per_citizen_not_per_proxy(
+    settings: Settings, clock: FixedClock, sync_store, token_key: rsa.RSAPrivateKey
+) -> None:
+    """Every join reaches the service from the proxy (here CLIENT_ADDRESS); the proxy names
+    the citizen's address in one header, which is hashed for the counter and never kept."""
+    citizens = ("198.51.100.1", "2001:db8::7")
+    behind = _behind_proxy(settings, trusted=(f"{CLIENT_ADDRESS}/32",))
+    for world in build_world(behind, clock, sync_store, token_key):
+        world.create("stadspark")
+
+        def join(address: str, world: World = world) -> int:
+            token = world.token("stadspark")
+            headers = {"Authorization": token, "X-Inspraak-Join-Client": address}
+            return world.client.post("/api/c/stadspark/join", headers=headers).status_code
+
+        assert [join(citizens[0]) for _ in range(3)] == [200, 200, 429]
+        assert [join(citizens[1]) for _ in range(3)] == [200, 200, 429]
+        assert join(" 198.51.100.9 ") == 200  # a third citizen, spaces trimmed
+        assert join("198.51.100.9, 10.0.0.1") == 200  # not one address: the proxy's counts
+        stored = world.all_store_bytes()
+        assert not any(a.encode() in stored for a in (*citizens, "198.51.100.9", CLIENT_ADDRESS))
+
+
+def test_the_client_header_is_ignored_from_an_untrusted_peer(
+    settings: Settings, clock: FixedClock, sync_store, token_key: rsa.RSAPrivateKey
+) -> None:
+    behind = _behind_proxy(settings, trusted=("192.0.2.0/24",))  # not CLIENT_ADDRESS
+    for world in build_world(behind, clock, sync_store, token_key):
+        world.create("stadspark")
+        statuses = [
+            world.client.post(
+                "/api/c/stadspark/join",
+                headers={
+                    "Authorization": world.token("stadspark"),
+                    "X-Inspraak-Join-Client": f"198.51.100.{i}",  # a client making them up
+                },
+            ).status_code
+            for i in range(3)
+        ]
+        assert statuses == [200, 200, 429]  # all counted under the peer's own address
+
+
+def test_join_client_reads_the_header_only_as_configured(settings: Settings) -> None:
+    plain = settings.participation
+    behind = _behind_proxy(settings, trusted=("10.0.0.0/8", "fd00::/8")).participation
+    header = {"X-Inspraak-Join-Client": "198.51.100.1"}
+    assert join_client(None, header, behind) is None
+    assert join_client(("10.1.2.3", 5), header, plain) == "10.1.2.3"
+    assert join_client(("10.1.2.3", 5), header, behind) == "198.51.100.1"
+    assert join_client(("fd00::1", 5), {"X-Inspraak-Join-Client": "2001:DB8::1"}, behind) == (
+        "2001:db8::1"
+    )
+    assert join_client(("10.1.2.3", 5), {}, behind) == "10.1.2.3"
+    assert join_client(("10.1.2.3", 5), {"X-Inspraak-Join-Client": "x"}, behind) == "10.1.2.3"
+    assert join_client(("192.0.2.1", 5), header, behind) == "192.0.2.1"
+    assert join_client(("testclient", 5), header, behind) == "testclient"
 
 
 def test_extended_consultation_keeps_sessions_until_the_new_close(world: World) -> None:
