@@ -7,6 +7,7 @@ SHA-256("inspraak/v1/redemption-context:" || cid), ``origin_info`` the participa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -61,8 +62,10 @@ def redemption_context(cid: str) -> bytes:
     return hashlib.sha256(REDEMPTION_CONTEXT_PREFIX + cid.encode("utf-8")).digest()
 
 
+@functools.lru_cache(maxsize=1024)
 def consultation_challenge(issuer_name: str, origin: str, cid: str) -> TokenChallenge:
-    """The consultation's TokenChallenge (RFC 9577 §2.1, token type 0x0002).
+    """The consultation's TokenChallenge (RFC 9577 §2.1, token type 0x0002); the same
+    immutable value for the same names, so it is made once (a join asks for it each time).
 
     Raises:
         UnicodeEncodeError: a name is not ASCII (hosts are, after IDNA).
