@@ -68,6 +68,10 @@ def _atom(value: bytes, key: str, where: str) -> Atom | None:
     except UnicodeDecodeError:
         return Atom(value.hex(), value, key, where) if len(value) >= WINDOW else None
     raw = decode_opaque(text)
+    if raw is None and len(text) >= 2 * WINDOW and len(text) % 2 == 0 and text.isdigit():
+        # Digits only reads as a number elsewhere, but it may be hex whose digits are all
+        # decimal (one 8-byte prefix of a hash in ~1,800): join it by its bytes as well.
+        raw = bytes.fromhex(text)
     if raw is not None and len(raw) >= WINDOW:
         return Atom(text, raw, key, where)
     if len(text) < WINDOW or _SCHEMA_WORD.fullmatch(text) or _DAY.fullmatch(text):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 import numpy as np
 
-from inspraak.audit.crossside import WINDOW, window_codes, windows
+from inspraak.audit.crossside import WINDOW, check_shared_values, window_codes, windows
+from inspraak.audit.snapshot import Entry, Part, StoreSnapshot
 
 
 def test_window_codes_are_the_windows_of_each_value() -> None:
@@ -22,3 +24,19 @@ def test_window_codes_are_the_windows_of_each_value() -> None:
 def test_no_windows() -> None:
     codes, which = window_codes([b"", b"short"])
     assert len(codes) == len(which) == 0
+
+
+def _snapshot(side: Literal["issuer", "participation"], value: str) -> StoreSnapshot:
+    part = Part("field", "field ref", value.encode(), "ref")
+    entry = Entry(f"{{c:x}}:{side}:1", "hash", -1, None, (part,))
+    return StoreSnapshot(side, f"redis://{side}/0", (entry,), (None, None))
+
+
+def test_a_hash_prefix_of_decimal_digits_still_links() -> None:
+    """A hex prefix whose 16 digits are all decimal (about one in 1,800) reads like a number;
+    the join compares its bytes too, so the leak is still found."""
+    subject_key = "1234567890123456" + os.urandom(24).hex()
+    issuer = _snapshot("issuer", subject_key)
+    (finding,) = check_shared_values(issuer, _snapshot("participation", subject_key[:16]))
+    assert finding.check == "cross.shared-value"
+    assert check_shared_values(issuer, _snapshot("participation", "6543210987654321")) == []
