@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from sklearn.cluster import KMeans
 
-__all__ = ["Clustering", "KSmoother", "cluster", "max_group_k"]
+__all__ = ["Clustering", "KSmoother", "cluster", "max_group_k", "silhouette"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,9 +210,10 @@ def _plusplus(
     return np.stack([points[c] for c in chosen], axis=1)
 
 
-def _silhouette(distances: NDArray[np.float64], labels: NDArray[np.intp]) -> float:
+def silhouette(distances: NDArray[np.float64], labels: NDArray[np.intp]) -> float:
     """Mean silhouette coefficient from pairwise distances (Polis ``silhouette`` over the
-    base centres, unweighted); a point alone in its cluster scores 0."""
+    base centres, unweighted); a point alone in its cluster scores 0, and a label with no
+    points is nobody's nearest other cluster."""
     k = int(labels.max()) + 1
     n = len(labels)
     rows = np.arange(n)
@@ -224,9 +225,10 @@ def _silhouette(distances: NDArray[np.float64], labels: NDArray[np.intp]) -> flo
     a = np.divide(sums[rows, labels], own, out=np.zeros(n), where=own > 0)
     means = sums / np.maximum(counts, 1)
     means[rows, labels] = np.inf
+    means[:, counts == 0] = np.inf
     b = means.min(axis=1)
     spread = np.maximum(a, b)
-    s = np.divide(b - a, spread, out=np.zeros(n), where=spread > 0)
+    s = np.divide(b - a, spread, out=np.zeros(n), where=np.isfinite(spread) & (spread > 0))
     s[own == 0] = 0.0
     return float(s.mean())
 
@@ -400,7 +402,7 @@ def cluster(
         previous={} if previous is None else previous.group_centers_by_k,
     )
     distances = cdist(base_centers, base_centers) if groupings else np.zeros((0, 0))
-    silhouettes = {k: _silhouette(distances, fit.labels) for k, fit in groupings.items()}
+    silhouettes = {k: silhouette(distances, fit.labels) for k, fit in groupings.items()}
     previous_smoother = KSmoother() if previous is None else previous.smoother
     if silhouettes:
         top = max(silhouettes.values())

@@ -76,6 +76,7 @@ from analysis import (  # noqa: E402
     run,
     select_participants,
 )
+from analysis.cluster import silhouette  # noqa: E402
 from analysis.pca import centred_matrix, column_means  # noqa: E402
 from bench.bench_analysis import OPENDATA, ari, record_block  # noqa: E402
 
@@ -249,28 +250,6 @@ def carry(
     where = dict(zip(old_keys.tolist(), previous.labels.tolist(), strict=True))
     labels = np.array([where.get(key, -1) for key in keys.tolist()], dtype=np.intp)
     return Clusters(previous.ids, previous.centers, labels)
-
-
-def silhouette(distances: NDArray[np.float64], labels: NDArray[np.intp]) -> float:
-    """Polis ``silhouette``: the mean over the base centres (unweighted) of ``(b - a) /
-    max(a, b)``; a lone member of its cluster scores 0."""
-    k = int(labels.max()) + 1
-    n = len(labels)
-    rows = np.arange(n)
-    onehot = np.zeros((n, k))
-    onehot[rows, labels] = 1.0
-    sums = distances @ onehot
-    counts = onehot.sum(axis=0)
-    own = counts[labels] - 1
-    a = np.divide(sums[rows, labels], own, out=np.zeros(n), where=own > 0)
-    others = sums / np.maximum(counts, 1)
-    others[rows, labels] = np.inf
-    others[:, counts == 0] = np.inf
-    b = others.min(axis=1)
-    spread = np.maximum(a, b)
-    score = np.divide(b - a, spread, out=np.zeros(n), where=np.isfinite(spread) & (spread > 0))
-    score[own == 0] = 0.0
-    return float(score.mean())
 
 
 @dataclass(frozen=True, eq=False)

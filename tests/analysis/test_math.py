@@ -206,3 +206,19 @@ def test_best_agree_follows_the_polis_fold(seed: int, n_statements: int, n_group
         expected = best_agree_by_polis_fold(stats, g, z)
         heads = [r.statement_id for r in picks[g] if r.best_agree]
         assert heads == ([] if expected is None else [int(m.statement_ids[expected])])
+
+
+def test_silhouette_matches_sklearn_and_ignores_labels_without_points() -> None:
+    from sklearn.metrics import silhouette_score
+
+    from analysis.cluster import silhouette
+
+    rng = np.random.default_rng(7)
+    points = np.vstack([rng.normal(0, 1, (20, 2)), rng.normal(6, 1, (15, 2))])
+    labels = np.array([0] * 20 + [1] * 15, dtype=np.intp)
+    distances = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
+    expected = silhouette_score(distances, labels, metric="precomputed")
+    assert silhouette(distances, labels) == pytest.approx(expected)
+    gap = np.where(labels == 1, 2, 0).astype(np.intp)  # label 1 has no points
+    assert silhouette(distances, gap) == pytest.approx(expected)
+    assert silhouette(distances, np.zeros(35, dtype=np.intp)) == 0.0  # one cluster: no NaN
