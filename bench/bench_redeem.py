@@ -11,7 +11,7 @@ the same run, against the same server and with the same client, it measures
 bench/RESULTS.md under "## Redemption over HTTP (verifier/)". Issue #4 target: >= 5,000/s,
 p99 < 20 ms.
 
-    python bench/bench_redeem.py [--tokens 3000] [--connections 64] [--python]
+    python bench/bench_redeem.py [--tokens 12000] [--connections 64] [--workers 1] [--python]
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=3000)
+    parser.add_argument("--tokens", type=int, default=12000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--python", action="store_true", help="the Python client, not wrk")
     parser.add_argument("--no-record", action="store_true", help="do not touch RESULTS.md")
@@ -170,13 +171,15 @@ def main() -> None:
             "INSPRAAK_LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVE, "serve", "verifier", "--port", str(port)],
+            [sys.executable, "-c", SERVE, "serve", "verifier", "--port", str(port)]
+            + (["--workers", str(args.workers)] if args.workers > 1 else []),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
         try:
             wait_for_port(port, server, what="the verifier", seconds=60)
+            time.sleep(2 if args.workers > 1 else 0)  # every worker up
             healthz = [HEALTHZ] * (1 if wrk else args.tokens)
             redeem = [post(b) for b in bodies]
             c, folder = args.connections, Path(tmp)
@@ -211,7 +214,8 @@ def main() -> None:
         record(
             HEADING,
             f"| {now} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {replay:.0f} | {floor:.0f} "
-            f"| {rate / floor:.2f} | {args.connections} ({'wrk' if wrk else 'python'}) "
+            f"| {rate / floor:.2f} | {args.connections} ({'wrk' if wrk else 'python'}"
+            f"{f', {args.workers} workers' if args.workers > 1 else ''}) "
             f"| {load_avg:.1f} / {os.cpu_count()} |",
             note="`python bench/bench_redeem.py`: one uvicorn worker running `inspraak serve "
             "verifier`, embedded Valkey with `appendfsync always`, load from a minimal "

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -27,6 +28,8 @@ __all__ = [
     "RequestLogMiddleware",
     "answer_like_the_route",
     "match_post",
+    "read_small_json",
+    "replay_body",
     "route_id",
     "route_template",
 ]
@@ -83,6 +86,40 @@ def match_post(scope: Scope, pattern: re.Pattern[str]) -> re.Match[str] | None:
     if root and path.startswith(root):
         path = path[len(root) :]
     return pattern.fullmatch(path)
+
+
+async def read_small_json(headers: Headers, receive: Receive, *, limit: int) -> bytes | None:
+    """The whole body of a JSON request of at most ``limit`` bytes (by its Content-Length);
+    None, with nothing read, for anything else (the route then reads and answers it)."""
+    length = headers.get("content-length")
+    if not length or not length.isdigit() or int(length) > limit:
+        return None
+    if headers.get("content-type", "").split(";", 1)[0].strip().lower() != "application/json":
+        return None
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            # The client went away: the route would see the same disconnect.
+            return b"".join(chunks) if chunks else None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands out a body already read, then what the client sends next: for
+    passing on a request whose body a middleware read."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def answer_like_the_route(

@@ -21,9 +21,15 @@ from pydantic import ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from inspraak.http import ROUTE_SCOPE_KEY, answer_like_the_route, match_post
+from inspraak.http import (
+    ROUTE_SCOPE_KEY,
+    answer_like_the_route,
+    match_post,
+    read_small_json,
+    replay_body,
+)
 from participation.deps import authenticate_participant, bearer, join_client
 from participation.routes.api import cast_vote, join_consultation
 from participation.schemas import VoteIn
@@ -36,10 +42,6 @@ MAX_VOTE_BODY = 4096
 """Larger vote bodies (or ones without Content-Length) are left to FastAPI and its limits."""
 
 _JSON = "application/json"
-
-
-def _is_json(content_type: str) -> bool:
-    return content_type.split(";", 1)[0].strip().lower() == _JSON
 
 
 class HotPaths:
@@ -67,10 +69,10 @@ class HotPaths:
         cid, action = match[1], match[2]
         headers = Headers(scope=scope)
         if action == "votes":
-            body = await self._small_json(headers, receive)
+            body = await read_small_json(headers, receive, limit=MAX_VOTE_BODY)
             vote = _parse_vote(body) if body is not None else None
             if vote is None:
-                await self.app(scope, receive if body is None else _replay(body, receive), send)
+                await self.app(scope, receive if body is None else replay_body(body, receive), send)
                 return
             scope[ROUTE_SCOPE_KEY] = self.templates["votes"]
             await answer_like_the_route(
@@ -81,23 +83,6 @@ class HotPaths:
         await answer_like_the_route(
             scope, receive, send, self._join(scope, headers, cid), self.handlers
         )
-
-    async def _small_json(self, headers: Headers, receive: Receive) -> bytes | None:
-        """The whole body of a small JSON request; None (nothing read) for anything else."""
-        length = headers.get("content-length")
-        if not length or not length.isdigit() or int(length) > MAX_VOTE_BODY:
-            return None
-        if not _is_json(headers.get("content-type", "")):
-            return None
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                # The client went away: FastAPI would see the same disconnect.
-                return b"".join(chunks) if chunks else None
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     async def _vote(self, scope: Scope, headers: Headers, cid: str, vote: VoteIn) -> Response:
         services, clock = _state(scope)
@@ -150,17 +135,3 @@ def _parse_vote(body: bytes) -> VoteIn | None:
 
 def _json(body: str) -> Response:
     return Response(body, media_type=_JSON)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands out the body already read, then what the client sends next."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -18,6 +18,7 @@ from inspraak.metrics import install_probes
 from inspraak.store import open_store
 from verifier import routes
 from verifier.auth import install_error_handlers
+from verifier.hotpath import RedeemHotPath
 from verifier.interfaces import KeySource
 from verifier.keys import open_key_source
 from verifier.redeem import Redeemer
@@ -55,6 +56,8 @@ def create_app(
     )
     app.include_router(routes.router)
     install_error_handlers(app)
+    # Innermost: POST /redeem answered without FastAPI's routing, with the same handlers.
+    app.add_middleware(RedeemHotPath, handlers=app.exception_handlers)
     install_probes(app, service="verifier", with_healthz=False)
     return app
 

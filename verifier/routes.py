@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import redis.exceptions
 from fastapi import APIRouter, Header, Request
@@ -16,10 +16,14 @@ from verifier.errors import (
     VerifierError,
     problem_for,
 )
+from verifier.redeem import Redeemer
 from verifier.schemas import RedeemRequest, RedeemResult
 from verifier.services import redeem_presented
 
-__all__ = ["router"]
+if TYPE_CHECKING:
+    from inspraak.settings import Settings
+
+__all__ = ["answer_redeem", "router"]
 
 router = APIRouter(tags=["verifier"])
 
@@ -41,12 +45,19 @@ async def redeem(
     authorization: Annotated[str | None, Header()] = None,
 ) -> RedeemResult:
     """Redeem a PrivateToken for a consultation, once (RFC 9577 §2.2, RFC 9578 §6.4)."""
+    return await answer_redeem(body, redeemer, request.state.settings, authorization)
+
+
+async def answer_redeem(
+    body: RedeemRequest, redeemer: Redeemer, settings: Settings, authorization: str | None
+) -> RedeemResult:
+    """What :func:`redeem` does; ``verifier.hotpath`` serves the route with it too."""
     try:
         await redeem_presented(
             redeemer, body.consultation, token_b64=body.token, authorization=authorization
         )
     except VerifierError as exc:
-        max_age = request.state.settings.verifier.challenge_max_age
+        max_age = settings.verifier.challenge_max_age
         raise await refusal(redeemer, body.consultation, exc, max_age=max_age) from None
     return RedeemResult()
 
