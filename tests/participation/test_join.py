@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import jwt
 import pytest
@@ -206,16 +207,17 @@ def test_tampered_session_is_refused(world: World) -> None:
     assert response.status_code == 401
 
 
+def _participation(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with these participation settings, validated as from the environment."""
+    section = settings.participation
+    changed = type(section).model_validate({**section.model_dump(), **changes})
+    return settings.model_copy(update={"participation": changed})
+
+
 def test_joins_per_client_are_limited_under_a_keyed_hash(
     settings: Settings, clock: FixedClock, sync_store, token_key: rsa.RSAPrivateKey
 ) -> None:
-    limited = settings.model_copy(
-        update={
-            "participation": settings.participation.model_copy(
-                update={"joins_per_hour_per_client": 2}
-            )
-        }
-    )
+    limited = _participation(settings, joins_per_hour_per_client=2)
     for world in build_world(limited, clock, sync_store, token_key):
         world.create("stadspark")
         for _ in range(5):  # asking for the challenge is not a join attempt
@@ -237,15 +239,12 @@ def test_joins_per_client_are_limited_under_a_keyed_hash(
 
 
 def _behind_proxy(settings: Settings, *, trusted: tuple[str, ...]) -> Settings:
-    participation = type(settings.participation).model_validate(
-        {
-            **settings.participation.model_dump(),
-            "joins_per_hour_per_client": 2,
-            "join_client_header": "X-Inspraak-Join-Client",
-            "trusted_proxies": trusted,
-        }
+    return _participation(
+        settings,
+        joins_per_hour_per_client=2,
+        join_client_header="X-Inspraak-Join-Client",
+        trusted_proxies=trusted,
     )
-    return settings.model_copy(update={"participation": participation})
 
 
 def test_behind_a_trusted_proxy_joins_count_per_citizen_not_per_proxy(
@@ -448,13 +447,7 @@ def test_a_new_issuer_elsewhere_is_seen_at_once(world: World, other_worker: Worl
 def test_every_presented_token_counts_against_the_join_limit(
     settings: Settings, clock: FixedClock, sync_store, token_key: rsa.RSAPrivateKey
 ) -> None:
-    limited = settings.model_copy(
-        update={
-            "participation": settings.participation.model_copy(
-                update={"joins_per_hour_per_client": 3}
-            )
-        }
-    )
+    limited = _participation(settings, joins_per_hour_per_client=3)
     for world in build_world(limited, clock, sync_store, token_key):
         world.create("stadspark")
         world.create("fietspad")
