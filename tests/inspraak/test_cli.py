@@ -73,6 +73,11 @@ def test_serve_with_two_workers(tmp_path: Path, redis_url: str) -> None:
         # The workers add up their metrics in a directory of this run, a file each, so any
         # worker's /metrics answers the sum (the sum itself: tests/production/test_probes.py).
         (shared,) = run_dir.glob("inspraak-metrics-participation-*")
+        # One worker may answer before the other has started: each writes its file on start.
+        deadline = time.monotonic() + 30
+        while len(list((shared / "participation").glob("*.json"))) < 2:
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
         for _ in range(HEALTH_CHECKS):
             _wait_for(f"http://127.0.0.1:{port}/healthz", server)
         counted = f'route="/healthz",status="200"}} {HEALTH_CHECKS}'
@@ -81,7 +86,6 @@ def test_serve_with_two_workers(tmp_path: Path, redis_url: str) -> None:
         while counted not in (text := _wait_for(metrics, server).decode()):
             assert time.monotonic() < deadline, text
             time.sleep(0.3)
-        assert len(list((shared / "participation").glob("*.json"))) == 2
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=60)[0].decode()
