@@ -6,6 +6,8 @@ touches one Valkey/Redis Cluster slot (docs/architecture.md).
 
 from __future__ import annotations
 
+from inspraak.keyspace import spent_key, tag
+
 __all__ = [
     "CONSULTATIONS_KEY",
     "api_key_key",
@@ -30,10 +32,6 @@ __all__ = [
 
 CONSULTATIONS_KEY = "consultations"
 """Zset of every consultation id (score: opening day), open and closed."""
-
-
-def tag(cid: str) -> str:
-    return "{c:" + cid + "}"
 
 
 def consultation_key(cid: str) -> str:
@@ -71,10 +69,6 @@ def report_key(cid: str) -> str:
 
 def priorities_key(cid: str) -> str:
     return f"{tag(cid)}:priorities"
-
-
-def spent_key(cid: str) -> str:
-    return f"{tag(cid)}:spent"
 
 
 def visible_key(cid: str) -> str:

@@ -2,7 +2,7 @@
 
 ``{c:<cid>}:spent`` holds SHA-256(token) hex, never the token; ``SADD`` answering 1 is the
 one atomic redemption, so exactly one of many concurrent attempts wins. The key name comes
-from :func:`participation.store.spent_key` (docs/architecture.md, "Spent tokens"). A caller
+from :func:`inspraak.keyspace.spent_key` (docs/architecture.md, "Spent tokens"). A caller
 may hand over, all keys of the same consultation, a record that the same script writes only
 when it spends (participation's participant record), a guard (fields of a hash that must
 still hold what the caller read, or nothing is written) and an attempt counter (a sliding
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import redis.exceptions
 from redis.commands.core import AsyncScript
 
+from inspraak.keyspace import spent_key, tag
 from verifier.errors import GuardChanged, StoreUnavailable, TooManyAttempts
 
 if TYPE_CHECKING:
@@ -64,18 +65,8 @@ _SPEND_LUA = (files("verifier") / "lua" / "spend.lua").read_text(encoding="utf-8
 
 
 def spent_set_key(cid: str) -> str:
-    """The consultation's spent-token set (the builder lives in participation/store.py)."""
-    # Imported here, not at the top: participation imports verifier, and a top-level
-    # import would make ``import verifier`` first run participation/__init__ half-way.
-    from participation.store import spent_key
-
+    """The consultation's spent-token set (shared with joins: inspraak.keyspace)."""
     return spent_key(cid)
-
-
-def _tag(cid: str) -> str:
-    from participation.store import tag  # see spent_set_key on this import
-
-    return tag(cid)
 
 
 def token_hash(token_bytes: bytes) -> str:
@@ -192,7 +183,7 @@ class SpentTokens:
             StoreUnavailable: the store did not answer; nothing is known to be written.
         """
         expiry = "" if expire_at is None else str(int(expire_at.timestamp()))
-        own = _tag(cid) + ":"
+        own = tag(cid) + ":"
         keys = [spent_set_key(cid)]
         pairs: list[str] = []
         records = guards = 0
