@@ -27,7 +27,7 @@ __all__ = [
     "ROUTE_SCOPE_KEY",
     "RequestLogMiddleware",
     "answer_like_the_route",
-    "match_post",
+    "match_request",
     "read_small_json",
     "replay_body",
     "route_id",
@@ -77,9 +77,10 @@ ROUTE_SCOPE_KEY = "inspraak.route"
 (``participation.hotpaths``), puts the route template it served."""
 
 
-def match_post(scope: Scope, pattern: re.Pattern[str]) -> re.Match[str] | None:
-    """``pattern`` matched against the path of an HTTP POST (without the root path), or None."""
-    if scope["type"] != "http" or scope["method"] != "POST":
+def match_request(scope: Scope, method: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """``pattern`` matched against the path (without the root path) of an HTTP request with
+    ``method``, or None."""
+    if scope["type"] != "http" or scope["method"] != method:
         return None
     path: str = scope["path"]
     root: str = scope.get("root_path", "")

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from inspraak.http import ROUTE_SCOPE_KEY, answer_like_the_route, match_post
+from inspraak.http import ROUTE_SCOPE_KEY, answer_like_the_route, match_request
 from issuer.routes.issuance import answer_token_request
 
 __all__ = ["ROUTE_TEMPLATE", "TokenRequestHotPath"]
@@ -40,7 +40,7 @@ class TokenRequestHotPath:
         self.handlers = handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = match_post(scope, _PATH)
+        match = match_request(scope, "POST", _PATH)
         if match is None:
             await self.app(scope, receive, send)
             return

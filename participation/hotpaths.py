@@ -1,5 +1,6 @@
-"""The two hot routes, ``POST /api/c/{cid}/votes`` and ``POST /api/c/{cid}/join``, served
-without FastAPI's routing, dependency solving and response models.
+"""The hot routes, ``POST /api/c/{cid}/votes``, ``POST /api/c/{cid}/join`` and
+``GET /api/c/{cid}/next`` (what a citizen's page asks between two votes), served without
+FastAPI's routing, dependency solving and response models.
 
 ``HotPaths`` is the innermost middleware of the participation app. A request it takes runs
 the same code as the FastAPI route (``participation.routes.api``): the same session check,
@@ -23,15 +24,16 @@ from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from inspraak.clock import Clock
 from inspraak.http import (
     ROUTE_SCOPE_KEY,
     answer_like_the_route,
-    match_post,
+    match_request,
     read_small_json,
     replay_body,
 )
-from participation.deps import authenticate_participant, bearer, join_client
-from participation.routes.api import cast_vote, join_consultation
+from participation.deps import Participant, authenticate_participant, bearer, join_client
+from participation.routes.api import cast_vote, join_consultation, next_for
 from participation.schemas import VoteIn
 from participation.sessions import cookie_name
 from participation.state import Services
@@ -45,7 +47,8 @@ _JSON = "application/json"
 
 
 class HotPaths:
-    """Pure ASGI middleware: serves votes and joins directly, passes everything else on.
+    """Pure ASGI middleware: serves votes, joins and the next statement directly, passes
+    everything else on.
 
     ``handlers`` is the app's exception-handler table (``app.exception_handlers``, the same
     dict the app keeps adding to), so a refused vote or join is answered as the route's.
@@ -57,16 +60,25 @@ class HotPaths:
         self.templates = {
             "votes": f"{prefix}/c/{{cid}}/votes",
             "join": f"{prefix}/c/{{cid}}/join",
+            "next": f"{prefix}/c/{{cid}}/next",
         }
-        # The routes' own pattern: ``{cid}`` is one path segment, checked like the route does.
+        # The routes' own patterns: ``{cid}`` is one path segment, checked like the route does.
         self.path = re.compile(re.escape(prefix) + r"/c/([^/]+)/(votes|join)")
+        self.next_path = re.compile(re.escape(prefix) + r"/c/([^/]+)/next")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = match_post(scope, self.path)
-        if match is None:
+        if (match := match_request(scope, "POST", self.path)) is not None:
+            await self._post(scope, receive, send, match[1], match[2])
+        elif (match := match_request(scope, "GET", self.next_path)) is not None:
+            scope[ROUTE_SCOPE_KEY] = self.templates["next"]
+            work = self._next(scope, Headers(scope=scope), match[1])
+            await answer_like_the_route(scope, receive, send, work, self.handlers)
+        else:
             await self.app(scope, receive, send)
-            return
-        cid, action = match[1], match[2]
+
+    async def _post(
+        self, scope: Scope, receive: Receive, send: Send, cid: str, action: str
+    ) -> None:
         headers = Headers(scope=scope)
         if action == "votes":
             body = await read_small_json(headers, receive, limit=MAX_VOTE_BODY)
@@ -75,26 +87,22 @@ class HotPaths:
                 await self.app(scope, receive if body is None else replay_body(body, receive), send)
                 return
             scope[ROUTE_SCOPE_KEY] = self.templates["votes"]
-            await answer_like_the_route(
-                scope, receive, send, self._vote(scope, headers, cid, vote), self.handlers
-            )
-            return
-        scope[ROUTE_SCOPE_KEY] = self.templates["join"]
-        await answer_like_the_route(
-            scope, receive, send, self._join(scope, headers, cid), self.handlers
-        )
+            work = self._vote(scope, headers, cid, vote)
+        else:
+            scope[ROUTE_SCOPE_KEY] = self.templates["join"]
+            work = self._join(scope, headers, cid)
+        await answer_like_the_route(scope, receive, send, work, self.handlers)
 
     async def _vote(self, scope: Scope, headers: Headers, cid: str, vote: VoteIn) -> Response:
         services, clock = _state(scope)
-        participant = await authenticate_participant(
-            cid,
-            bearer_value=bearer(headers.get("authorization")),
-            cookie=_cookie(headers, cookie_name(cid)),
-            services=services,
-            clock=clock,
-        )
+        participant = await _participant(headers, cid, services, clock)
         result = await cast_vote(participant, vote, services)
         return _json(result.model_dump_json())
+
+    async def _next(self, scope: Scope, headers: Headers, cid: str) -> Response:
+        services, clock = _state(scope)
+        participant = await _participant(headers, cid, services, clock)
+        return _json((await next_for(participant, services)).model_dump_json())
 
     async def _join(self, scope: Scope, headers: Headers, cid: str) -> Response:
         services, _clock = _state(scope)
@@ -118,6 +126,17 @@ class HotPaths:
 def _state(scope: Scope) -> tuple[Services, Any]:
     state = scope["state"]
     return state["services"], state["clock"]
+
+
+async def _participant(headers: Headers, cid: str, services: Services, clock: Clock) -> Participant:
+    """The session check of the routes' ``ParticipantDep``, from the bearer or the cookie."""
+    return await authenticate_participant(
+        cid,
+        bearer_value=bearer(headers.get("authorization")),
+        cookie=_cookie(headers, cookie_name(cid)),
+        services=services,
+        clock=clock,
+    )
 
 
 def _cookie(headers: Headers, name: str) -> str | None:

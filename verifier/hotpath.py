@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from inspraak.http import (
     ROUTE_SCOPE_KEY,
     answer_like_the_route,
-    match_post,
+    match_request,
     read_small_json,
     replay_body,
 )
@@ -53,7 +53,7 @@ class RedeemHotPath:
         self.handlers = handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if match_post(scope, _PATH) is None:
+        if match_request(scope, "POST", _PATH) is None:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -143,6 +143,11 @@ def _session_cookie_around(cid: str, expires: datetime, secure: bool) -> tuple[b
 @router.get("/c/{cid}/next")
 async def next_statement(participant: ParticipantDep, services: ServicesDep) -> NextStatement:
     """An unvoted visible statement (weighted by the latest analysis) and the progress."""
+    return await next_for(participant, services)
+
+
+async def next_for(participant: Participant, services: Services) -> NextStatement:
+    """What :func:`next_statement` does; ``participation.hotpaths`` serves the route with it too."""
     statement, voted, total = await services.routing.next(participant.cid, participant.pid)
     return NextStatement(
         statement=StatementView(id=statement.id, text=statement.text) if statement else None,

@@ -1,4 +1,5 @@
-"""The hot paths (participation.hotpaths): votes and joins served without FastAPI's router
+"""The hot paths (participation.hotpaths): votes, joins and the next statement served without
+FastAPI's router
 answer exactly as the FastAPI routes do, and everything unusual still reaches those routes.
 
 Each comparison sends the same request to the app and to a twin built without the
@@ -241,13 +242,68 @@ def test_refused_joins_answer_as_the_route_does(world: World, twin: TestClient) 
     assert world.store.scard("{c:oud-plan}:spent") == 0
 
 
+def _get_both(
+    world: World, twin: TestClient, path: str, headers: dict[str, str]
+) -> tuple[httpx.Response, httpx.Response]:
+    fast = world.client.get(path, headers=headers, follow_redirects=False)
+    routed = twin.get(path, headers=headers, follow_redirects=False)
+    world.client.cookies.clear()
+    twin.cookies.clear()
+    return fast, routed
+
+
+def test_next_statement_answers_as_the_route_does(world: World, twin: TestClient) -> None:
+    world.create(CID)
+    world.create("fietspad")
+    a, b = world.seed(CID, TEXTS)
+    session = world.join(CID)
+    path = f"/api/c/{CID}/next"
+    world.vote(CID, session, a, "agree")  # one statement left: both must offer b
+    fast, routed = _get_both(world, twin, path, session)
+    assert fast.status_code == 200
+    assert fast.json() == {
+        "statement": {"id": b, "text": TEXTS[1]},
+        "progress": {"voted": 1, "total": 2},
+    }
+    assert_same_answer(fast, routed)
+    cookie = {"Cookie": f"inspraak_p_{CID}={session['Authorization'].removeprefix('Bearer ')}"}
+    assert_same_answer(*_get_both(world, twin, path, cookie))
+    world.vote(CID, session, b, "pass")  # nothing left
+    fast, routed = _get_both(world, twin, path, session)
+    assert fast.json() == {"statement": None, "progress": {"voted": 2, "total": 2}}
+    assert_same_answer(fast, routed)
+    # Refusals: no or a bad session, another consultation's, unknown and malformed ids.
+    tampered = session["Authorization"][:-4] + "AAAA"
+    if tampered == session["Authorization"]:
+        tampered = session["Authorization"][:-4] + "BBBB"
+    foreign = world.join("fietspad")
+    world.client.cookies.clear()
+    cases = [
+        (path, {}),
+        (path, {"Authorization": tampered}),
+        (path, foreign),
+        (path, {"Authorization": "Basic dXNlcjpwYXNz"}),
+        ("/api/c/onbekend/next", session),
+        ("/api/c/Geen_Id/next", session),
+        (f"{path}/", session),
+    ]
+    for case_path, headers in cases:
+        fast, routed = _get_both(world, twin, case_path, headers)
+        assert fast.status_code >= 300, case_path
+        assert_same_answer(fast, routed)
+    # After the close, as the route answers it.
+    world.clock.advance(22 * 86_400)
+    fast, routed = _get_both(world, twin, path, session)
+    assert_same_answer(fast, routed)
+
+
 async def _through_fastapi() -> Any:
     raise RuntimeError("this request went through FastAPI's route")
 
 
 def test_valid_votes_and_joins_do_not_reach_fastapi_but_odd_ones_do(world: World) -> None:
     world.create(CID)
-    sid = world.seed(CID, TEXTS)[0]
+    sid = world.seed(CID, TEXTS[:1])[0]
     session = world.join(CID)
     app: Any = world.client.app
     app.dependency_overrides[get_participant] = _through_fastapi
@@ -260,6 +316,8 @@ def test_valid_votes_and_joins_do_not_reach_fastapi_but_odd_ones_do(world: World
         assert vote.status_code == 200
         join = world.client.post(f"/api/c/{CID}/join", headers={"Authorization": world.token(CID)})
         assert join.status_code == 200
+        following = world.client.get(f"/api/c/{CID}/next", headers=session)
+        assert following.json()["statement"] is None  # voted on the one statement there is
         # A valid vote too large for the hot path goes to the route, which checks the session.
         padded = json.dumps({"statement": sid, "vote": "agree"}) + " " * MAX_VOTE_BODY
         with pytest.raises(RuntimeError, match="FastAPI"):
@@ -279,10 +337,12 @@ def test_hot_paths_are_counted_and_logged_under_their_route_template(world: Worl
     world.vote(CID, session, sid, "agree")
     world.vote(CID, session, sid, "agree")  # unchanged: counted as a request, not a vote
     world.vote(CID, session, 999, "agree")
+    assert world.client.get(f"/api/c/{CID}/next", headers=session).status_code == 200
     metrics = world.client.get("/metrics").text
     assert 'route="/api/c/{cid}/votes",status="200"} 2' in metrics
     assert 'route="/api/c/{cid}/votes",status="404"} 1' in metrics
     assert 'route="/api/c/{cid}/join",status="200"} 1' in metrics
+    assert 'route="/api/c/{cid}/next",status="200"} 1' in metrics
     assert 'inspraak_votes_total{service="participation"} 2' in metrics
     assert 'inspraak_tokens_redeemed_total{service="participation"} 1' in metrics
     assert "stadspark" not in metrics
