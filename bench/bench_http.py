@@ -17,7 +17,9 @@ Each step runs ``wrk`` (C, LuaJIT; ``bench/wrk/replay.lua`` and ``once.lua`` rep
 ready-made requests) for ``--seconds``, or until the tokens are spent, with
 ``--connections`` keep-alive connections: ``bare`` (a bare ASGI app under the same uvicorn
 command: the floor of any Python server here), the reference ``GET /readyz`` (HTTP + one
-PING through the service's stack), joins, votes, and the reference again. Printed per
+PING through the service's stack), joins, ``GET /api/c/{id}/next`` (what a citizen's page
+asks between two votes; FastAPI's routing, the session check and two store reads), votes,
+and the reference again. Printed per
 step: requests/s, p50/p99, the status mix (anything but 2xx is shown, and makes the run
 exit non-zero) and CPU per request of the server workers, the store and the load
 generator (from /proc), so that a figure short of the target can be read against what the
@@ -73,7 +75,7 @@ NOTE = (
     "(uvloop, httptools), embedded Valkey with AOF, load from `wrk` (C) replaying "
     "ready-made requests (`bench/wrk/replay.lua`): joins spend pre-made real tokens once "
     "each, votes cycle over pre-made sessions and statements so that every vote changes "
-    "one. `bare` is a bare ASGI app under the same uvicorn and wrk (what the machine gives "
+    "one; `next` asks for the next statement with pre-made sessions. `bare` is a bare ASGI app under the same uvicorn and wrk (what the machine gives "
     "any Python HTTP server, tail latency included); `readyz` (HTTP + one PING through the "
     "service's middleware and routing) is measured before and after. CPU columns: "
     "microseconds of CPU per request of the server workers, the store and wrk, from /proc; "
@@ -171,6 +173,14 @@ async def _closes(store: Any) -> datetime:
 
 def join_requests(tokens: list[str]) -> list[bytes]:
     return [http("POST", f"/api/c/{CID}/join", headers={"Authorization": t}) for t in tokens]
+
+
+def next_requests(sessions: list[str]) -> list[bytes]:
+    """What a citizen's page asks between two votes: the next statement to show."""
+    return [
+        http("GET", f"/api/c/{CID}/next", headers={"Authorization": f"Bearer {session}"})
+        for session in sessions
+    ]
 
 
 def vote_requests(sessions: list[str], statements: int) -> list[bytes]:
@@ -399,7 +409,7 @@ def main() -> None:
     parser.add_argument("--fsync", choices=["always", "everysec"], default="always")
     parser.add_argument("--log-level", default="WARNING", choices=["INFO", "WARNING"])
     parser.add_argument("--python", action="store_true", help="use the Python client")
-    parser.add_argument("--only", default="bare,readyz,join,vote", help="steps to run")
+    parser.add_argument("--only", default="bare,readyz,join,next,vote", help="steps to run")
     parser.add_argument(
         "--http", choices=sorted(HTTP_PROTOCOLS), default="one-write", help="uvicorn protocol"
     )
@@ -478,6 +488,7 @@ def main() -> None:
             plan = [
                 ("readyz", readyz, False),
                 ("join", join_requests(tokens), True),
+                ("next", next_requests(sessions), False),  # before the votes: none answered
                 ("vote", votes, False),
                 ("readyz", readyz, False),
             ]
