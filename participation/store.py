@@ -1,7 +1,8 @@
 """Store key builders for the participation side: the only place key names are made.
 
 Every key of one consultation carries the hash tag ``{c:<cid>}`` so that every Lua script
-touches one Valkey/Redis Cluster slot (docs/architecture.md).
+touches one Valkey/Redis Cluster slot (docs/architecture.md). The tag and the spent-token
+set, which the stand-alone verifier writes too, come from ``inspraak.keyspace``.
 """
 
 from __future__ import annotations
