@@ -4,7 +4,9 @@ participation store links them.
 Every key-name segment, hash field and value, member, stream value and JSON scalar of
 each side becomes an *atom*. Random-looking atoms (hex, base64) are decoded and compared
 by every 8-byte window, so a shared prefix of a hash, token or nonce is found even when
-the two sides encode it differently; other atoms are compared whole. The issuer side's
+the two sides encode it differently; other atoms are compared whole, and by the windows of
+whatever bytes they may encode as well (a hex prefix of decimal digits only, a short
+base64 prefix without the mix of a random string). The issuer side's
 windows are held as one sorted array of 64-bit numbers (8 bytes per window), so the join
 fits in memory at a national scale. Public things that
 legitimately appear on both sides are allow-listed (see :func:`public_atoms`).
@@ -23,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from inspraak.audit.detect import decode_opaque, mask_identifiers
+from inspraak.audit.detect import decode_base64, decode_opaque, mask_identifiers
 from inspraak.audit.findings import Finding, Location, Severity
 from inspraak.audit.snapshot import Entry, Part, StoreSnapshot
 from inspraak.audit.store_checks import consultation_ids
@@ -44,6 +46,7 @@ WINDOW = 8
 """Shared byte runs of this length or longer count as a link (a 64-bit collision is noise)."""
 
 _SPLIT = re.compile(r"[:{}]")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _SCHEMA_WORD = re.compile(r"[a-z][a-z_-]*")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PUBLIC_KEY_FIELDS = ("public", "spki", "token_key", "key_id", "pk")
@@ -60,6 +63,16 @@ class Atom:
     """Decoded bytes when the atom is random-looking (hex/base64/binary), else ``None``."""
     key: str
     where: str
+    readings: tuple[bytes, ...] = ()
+    """For a text atom: the bytes it may encode all the same, each at least :data:`WINDOW`
+    long. Hex whose digits are all decimal reads as a number (one 8-byte prefix of a hash
+    in ~1,800), base64 without digits as a word (one random 16-character string in ~15):
+    such texts are joined by the windows of these bytes too."""
+
+    @property
+    def runs(self) -> tuple[bytes, ...]:
+        """The bytes compared by their windows: the decoded value, else the readings."""
+        return (self.raw,) if self.raw is not None else self.readings
 
 
 def _atom(value: bytes, key: str, where: str) -> Atom | None:
@@ -68,15 +81,21 @@ def _atom(value: bytes, key: str, where: str) -> Atom | None:
     except UnicodeDecodeError:
         return Atom(value.hex(), value, key, where) if len(value) >= WINDOW else None
     raw = decode_opaque(text)
-    if raw is None and len(text) >= 2 * WINDOW and len(text) % 2 == 0 and text.isdigit():
-        # Digits only reads as a number elsewhere, but it may be hex whose digits are all
-        # decimal (one 8-byte prefix of a hash in ~1,800): join it by its bytes as well.
-        raw = bytes.fromhex(text)
     if raw is not None and len(raw) >= WINDOW:
         return Atom(text, raw, key, where)
     if len(text) < WINDOW or _SCHEMA_WORD.fullmatch(text) or _DAY.fullmatch(text):
         return None  # schema words, enumerations and day-resolution dates are not ids
-    return Atom(text, None, key, where)
+    return Atom(text, None, key, where, _readings(text))
+
+
+def _readings(text: str) -> tuple[bytes, ...]:
+    """The bytes a text that does not look random may still encode (see ``Atom.readings``)."""
+    found = []
+    if len(text) >= 2 * WINDOW and len(text) % 2 == 0 and _HEX.fullmatch(text):
+        found.append(bytes.fromhex(text))
+    if (decoded := decode_base64(text)) is not None and len(decoded) >= WINDOW:
+        found.append(decoded)
+    return tuple(found)
 
 
 def atoms(entry: Entry) -> Iterator[Atom]:
@@ -198,6 +217,14 @@ def _contains(index: NDArray[np.uint64], codes: NDArray[np.uint64]) -> NDArray[n
     return np.asarray(index[at] == codes)
 
 
+def _atom_windows(batch: Sequence[Atom]) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
+    """The windows of every atom's runs (:attr:`Atom.runs`), and the atom each comes from."""
+    runs = [run for atom in batch for run in atom.runs]
+    of = np.repeat(np.arange(len(batch)), [len(atom.runs) for atom in batch])
+    found, which = window_codes(runs)
+    return found, of[which]
+
+
 def _batches(items: Iterable[Atom], size: int = _BATCH) -> Iterator[list[Atom]]:
     batch: list[Atom] = []
     for item in items:
@@ -222,7 +249,7 @@ class _WindowIndex:
         codes: list[NDArray[np.uint64]] = []
         owners: list[NDArray[np.uint32]] = []
         for batch in _batches(atoms):
-            found, which = window_codes([a.raw or b"" for a in batch])
+            found, which = _atom_windows(batch)
             keep = ~_contains(allowed, found)
             codes.append(found[keep])
             owners.append((which[keep] + len(self.keys)).astype(np.uint32))
@@ -233,7 +260,7 @@ class _WindowIndex:
 
     def links(self, batch: Sequence[Atom]) -> list[str | None]:
         """For each atom of ``batch``: the issuer key sharing its first linked window."""
-        found, which = window_codes([a.raw or b"" for a in batch])
+        found, which = _atom_windows(batch)
         hit = np.flatnonzero(_contains(self.codes, found))
         out: list[str | None] = [None] * len(batch)
         for position in hit[::-1].tolist():  # backwards, so each atom keeps its first hit
@@ -258,7 +285,7 @@ def check_shared_values(
                 if atom.text in allowed_texts:
                     continue
                 whole.setdefault(atom.text, atom.key)
-                if atom.raw is not None:
+                if atom.runs:
                     yield atom
 
     index = _WindowIndex(issuer_opaque(), np.sort(_codes(allowed_windows)))
@@ -280,7 +307,7 @@ def check_shared_values(
 
     candidates = (a for e in participation.entries for a in atoms(e) if a.text not in allowed_texts)
     for batch in _batches(candidates):
-        opaque = [a for a in batch if a.text not in whole and a.raw is not None]
+        opaque = [a for a in batch if a.text not in whole and a.runs]
         by_window = dict(zip(map(id, opaque), index.links(opaque), strict=True))
         for atom in batch:
             if atom.text in whole:

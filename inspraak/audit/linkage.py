@@ -129,10 +129,10 @@ def _fingerprints(
         for atom in chosen:
             if atom.text in texts:
                 continue
-            if atom.raw is not None:
-                found.update(w for w in windows(atom.raw) if w not in public)
-            else:
+            if atom.raw is None:
                 found.add(atom.text.encode())
+            for run in atom.runs:
+                found.update(w for w in windows(run) if w not in public)
     return frozenset(found)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Literal
 
@@ -40,3 +41,26 @@ def test_a_hash_prefix_of_decimal_digits_still_links() -> None:
     (finding,) = check_shared_values(issuer, _snapshot("participation", subject_key[:16]))
     assert finding.check == "cross.shared-value"
     assert check_shared_values(issuer, _snapshot("participation", "6543210987654321")) == []
+
+
+def _without_digits(size: int) -> tuple[str, str]:
+    """A random subject key (hex) whose first ``size`` bytes in base64url hold no digit."""
+    while True:
+        subject_key = os.urandom(32).hex()
+        prefix = base64.urlsafe_b64encode(bytes.fromhex(subject_key)[:size]).decode()
+        if not any(c.isdigit() for c in prefix):
+            return subject_key, prefix.rstrip("=")
+
+
+def test_a_hash_prefix_in_base64_that_reads_as_a_word_still_links() -> None:
+    """A base64url prefix without digits (one of 12 bytes in ~15) or of only 8 to 11 bytes
+    does not look random; the join compares the bytes it may encode, so it is found."""
+    for size in (12, 8, 9, 11):
+        subject_key, prefix = _without_digits(size)
+        issuer = _snapshot("issuer", subject_key)
+        (finding,) = check_shared_values(issuer, _snapshot("participation", prefix))
+        assert finding.check == "cross.shared-value", size
+    # Words, and base64 of other bytes, link nothing.
+    issuer = _snapshot("issuer", os.urandom(32).hex())
+    for text in ("Klimaatplanutrecht", "InspraakConsultatie", _without_digits(12)[1]):
+        assert check_shared_values(issuer, _snapshot("participation", text)) == []
