@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from inspraak.audit.detect import decode_base64, decode_opaque, mask_identifiers
+from inspraak.audit.detect import decode_base64, decode_hex, decode_opaque, mask_identifiers
 from inspraak.audit.findings import Finding, Location, Severity
 from inspraak.audit.snapshot import Entry, Part, StoreSnapshot
 from inspraak.audit.store_checks import consultation_ids
@@ -46,7 +46,6 @@ WINDOW = 8
 """Shared byte runs of this length or longer count as a link (a 64-bit collision is noise)."""
 
 _SPLIT = re.compile(r"[:{}]")
-_HEX = re.compile(r"[0-9a-fA-F]+")
 _SCHEMA_WORD = re.compile(r"[a-z][a-z_-]*")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PUBLIC_KEY_FIELDS = ("public", "spki", "token_key", "key_id", "pk")
@@ -90,12 +89,8 @@ def _atom(value: bytes, key: str, where: str) -> Atom | None:
 
 def _readings(text: str) -> tuple[bytes, ...]:
     """The bytes a text that does not look random may still encode (see ``Atom.readings``)."""
-    found = []
-    if len(text) >= 2 * WINDOW and len(text) % 2 == 0 and _HEX.fullmatch(text):
-        found.append(bytes.fromhex(text))
-    if (decoded := decode_base64(text)) is not None and len(decoded) >= WINDOW:
-        found.append(decoded)
-    return tuple(found)
+    decoded = (decode_hex(text), decode_base64(text))
+    return tuple(raw for raw in decoded if raw is not None and len(raw) >= WINDOW)
 
 
 def atoms(entry: Entry) -> Iterator[Atom]:

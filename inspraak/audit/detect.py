@@ -19,6 +19,7 @@ __all__ = [
     "TOKEN_TYPE_2_LENGTH",
     "IdentifierKind",
     "decode_base64",
+    "decode_hex",
     "decode_opaque",
     "find_identifiers",
     "find_iso_datetimes",
@@ -137,14 +138,19 @@ def decode_opaque(text: str) -> bytes | None:
     """
     if len(text) < 16:
         return None
-    if len(text) % 2 == 0 and _HEX.fullmatch(text) and not text.isdigit():
-        return bytes.fromhex(text)
+    if not text.isdigit() and (raw := decode_hex(text)) is not None:
+        return raw
     if not _B64.fullmatch(text):
         return None
     classes = sum(any(test(c) for c in text) for test in (str.isupper, str.islower, str.isdigit))
     if classes < (2 if len(text) >= 32 else 3):
         return None
     return decode_base64(text)
+
+
+def decode_hex(text: str) -> bytes | None:
+    """``text`` read as hex (an even number of hex digits), or ``None``."""
+    return bytes.fromhex(text) if len(text) % 2 == 0 and _HEX.fullmatch(text) else None
 
 
 def decode_base64(text: str) -> bytes | None:
