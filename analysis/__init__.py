@@ -5,6 +5,7 @@ from their modules: they depend on ``inspraak`` settings, which themselves impor
 ``analysis.config``.
 """
 
+from analysis.agreement import Agreement, polis_agreement
 from analysis.cluster import Clustering, KSmoother, cluster
 from analysis.matrix import VoteMatrix, VoteMatrixBuilder, build_vote_matrix, drop_statements
 from analysis.params import AnalysisParams
@@ -27,6 +28,7 @@ from analysis.stats import (
 from analysis.svg import render_svg, render_table
 
 __all__ = [
+    "Agreement",
     "AnalysisParams",
     "AnalysisResult",
     "Clustering",
@@ -48,6 +50,7 @@ __all__ = [
     "group_stats",
     "load_polis_export",
     "load_votes_csv",
+    "polis_agreement",
     "project",
     "render_svg",
     "render_table",

@@ -72,13 +72,14 @@ from analysis import (  # noqa: E402
     VoteMatrixBuilder,
     drop_statements,
     load_polis_export,
+    polis_agreement,
     project,
     run,
     select_participants,
 )
 from analysis.cluster import silhouette  # noqa: E402
 from analysis.pca import centred_matrix, column_means  # noqa: E402
-from bench.bench_analysis import OPENDATA, ari, record_block  # noqa: E402
+from bench.bench_analysis import OPENDATA, record_block  # noqa: E402
 
 POLL_MS = 1000.0
 """Polis's vote polling interval."""
@@ -383,6 +384,12 @@ def labelled(
     for row, group in zip(clustered.tolist(), groups.tolist(), strict=True):
         out[str(votes.participant_ids[row])] = int(group)
     return out
+
+
+def ari(polis_groups: dict[str, int | None], groups: dict[str, int | None]) -> float:
+    """The stricter reading (unclustered participants share a label), in which the replay
+    was measured and documented; see :mod:`analysis.agreement`."""
+    return polis_agreement(polis_groups, groups).ari_counting_unclustered
 
 
 def replay_dataset(folder: Path, growth: float | None) -> list[str]:
