@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from sklearn.metrics import adjusted_rand_score
 
+__all__ = ["UNCLUSTERED", "Agreement", "polis_agreement"]
+
 UNCLUSTERED = -1
 """The label unclustered participants share in the stricter reading."""
 
