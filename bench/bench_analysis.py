@@ -8,8 +8,11 @@
 ``real``: every Polis openData export (../shared/polis-opendata, CC BY 4.0, gathered with
 the Polis software, attribution to The Computational Democracy Project): our ``run`` and
 red-dwarf's ``run_pipeline`` on the same votes in this process, time and ARI against
-Polis's groups. ``--write-reference`` stores red-dwarf's per-dataset ARI in
-tests/analysis/reddwarf_reference.json for the real-data test.
+Polis's groups (``analysis.polis_agreement``: "ARI" over the participants both grouped, the
+issue's reading; "strict" with unclustered participants as one more label, which is what
+the "ARI" columns of entries before 2026-11-25 04:54 UTC hold). ``--write-reference``
+stores red-dwarf's per-dataset ARI, both readings, in tests/analysis/reddwarf_reference.json
+for the real-data test.
 ``synthetic``: planted camps, run in a child process for its peak RSS; red-dwarf runs on a
 10x smaller matrix in its own child (at full size it needs minutes and several GB).
 ``incremental``: 10,000 new votes folded into a 100k-participant matrix and re-run warm.
