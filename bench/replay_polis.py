@@ -41,7 +41,8 @@ so the groups restart from ``init-clusters`` on the replayed base clusters.
 
 The reference in the same run is the engine's stateless ``analysis.run``. Datasets without
 ``votes.csv`` (no timestamps) are listed with the stateless figure only. The adjusted Rand
-index is against Polis's ``group-id`` as in ``tests/analysis/test_real_data.py``. Figures
+index is against Polis's ``group-id`` in the stricter reading of ``analysis.agreement``
+(unclustered participants share one label), the one the replay was documented in. Figures
 are appended to bench/RESULTS.md under "## Analysis"; docs/analysis.md discusses them.
 Moderation is taken as final throughout (exports do not say when a statement was
 moderated).
