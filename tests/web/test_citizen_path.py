@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.a11y import Checker, login_with_dev_digid
 from tests.web.conftest import SAMPLE_CONSULTATION, SECOND, Site
@@ -87,9 +88,8 @@ def test_whole_citizen_path_with_accessibility(site: Site, browser: Any) -> None
     for number, key in enumerate("adpadpa123", start=1):
         seen.append(page.locator("#statement-text").inner_text())
         page.keyboard.press(key)
-        page.wait_for_function(
-            "n => document.querySelector('#progress-bar').value === n", arg=number
-        )
+        expect(progress).to_have_text(f"{number} van 12")
+        expect(page.locator("#progress-bar")).to_have_attribute("value", str(number))
     assert progress.inner_text() == "10 van 12"
     assert len(set(seen)) == 10, "each vote brought a new statement"
     assert "Uw stem is bewaard." in page.locator("#vote-status").inner_text()

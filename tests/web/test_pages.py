@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from inspraak.clock import SYSTEM_CLOCK
 from participation.routes.pages import ERROR_PAGES
@@ -80,7 +81,9 @@ def test_only_the_login_schemes_the_policy_accepts_are_offered(site: Site, brows
     page.wait_for_load_state("networkidle")
     assert page.is_visible("#login-digid") and page.is_visible("#login-eherkenning")
     page.goto(f"/c/{SECOND}")  # DigiD only
-    page.wait_for_function("document.getElementById('login-eherkenning').hidden")
+    # A locator wait, not wait_for_function: the page's CSP forbids the string eval
+    # that wait_for_function polls with.
+    expect(page.locator("#login-eherkenning")).to_be_hidden()
     assert page.is_visible("#login-digid")
     assert not page.is_visible("#login-eherkenning")
     context.close()
