@@ -93,7 +93,7 @@ def test_whole_citizen_path_with_accessibility(site: Site, browser: Any) -> None
     assert progress.inner_text() == "10 van 12"
     assert len(set(seen)) == 10, "each vote brought a new statement"
     assert "Uw stem is bewaard." in page.locator("#vote-status").inner_text()
-    assert page.locator("#standing").is_visible()  # "where you stand" after enough votes
+    expect(page.locator("#standing")).to_be_visible()  # "where you stand" after enough votes
     checker.page(page, f"/c/{cid}", "voting-standing")
 
     # Add an own statement; the page says what happens next.
