@@ -6,6 +6,7 @@ gets it flushed. Nothing here mocks the store.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import structlog
 from pydantic import SecretStr
 
 from inspraak.settings import Settings
@@ -85,3 +87,14 @@ def node() -> str:
 @pytest.fixture
 def chromium() -> str:
     return require_tool("chromium", "/usr/bin/chromium")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put logging back as it was after a test that configured it."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    yield
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    structlog.reset_defaults()

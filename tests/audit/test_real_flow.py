@@ -11,7 +11,11 @@ pairing strategy beats chance; the negative twin shares one server under Valkey'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import io
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +40,7 @@ from inspraak.audit import (
     world_from_snapshots,
 )
 from inspraak.clock import FixedClock
+from inspraak.logging import configure_logging
 from inspraak.serve import mount_services
 from inspraak.settings import Settings
 from inspraak.store import open_store
@@ -136,12 +141,25 @@ async def _organiser_key(settings: Settings, clock: FixedClock) -> str:
         return await service.create(name="Moderator", organisation="Provincie", role="organiser")
 
 
-def test_real_voting_session_audits_clean_and_the_game_stays_at_chance(
+@dataclass
+class Session:
+    """What a voting session left behind: who is who (the test's truth) and the statements."""
+
+    truth: dict[str, str]
+    statements: list[int]
+
+
+def _voting_session(
     deployment: tuple[Settings, FixedClock, str],
-    issuer_side: str,
-    issuer_url: str,
-    sync_store: redis.Redis,
-) -> None:
+    *,
+    citizens: int,
+    headers: Callable[[int], dict[str, str]] = lambda n: {},
+) -> Session:
+    """``citizens`` citizens log in, fetch a token, join and vote, one after the other.
+
+    ``headers(n)`` are extra request headers citizen ``n``'s browser sends on every
+    request, to the issuer and to the participation service alike.
+    """
     settings, clock, origin = deployment
     today = clock.now().date()
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -180,13 +198,14 @@ def test_real_voting_session_audits_clean_and_the_game_stays_at_chance(
         )
         assert seeded.status_code == 201, seeded.text
         sids = seeded.json()["ids"]
-        for n in range(CITIZENS):
+        for n in range(citizens):
             bsn = make_bsn(100 + n)
-            with httpx.Client(base_url=origin, timeout=30) as browser:
+            extra = headers(n)
+            with httpx.Client(base_url=origin, timeout=30, headers=extra) as browser:
                 _login(browser, bsn)
                 authorization = _token(browser, public_key, challenge)
             joined = participation.post(
-                f"/api/c/{CID}/join", headers={"Authorization": authorization}
+                f"/api/c/{CID}/join", headers={**extra, "Authorization": authorization}
             )
             assert joined.status_code == 200, joined.text
             participation.cookies.clear()
@@ -198,9 +217,22 @@ def test_real_voting_session_audits_clean_and_the_game_stays_at_chance(
                 answer = participation.post(
                     f"/api/c/{CID}/votes",
                     json={"statement": sid, "vote": vote},
-                    headers={"Authorization": f"Bearer {session}"},
+                    headers={**extra, "Authorization": f"Bearer {session}"},
                 )
                 assert answer.status_code in (200, 201), answer.text
+    return Session(truth=truth, statements=sids)
+
+
+def test_real_voting_session_audits_clean_and_the_game_stays_at_chance(
+    deployment: tuple[Settings, FixedClock, str],
+    issuer_side: str,
+    issuer_url: str,
+    sync_store: redis.Redis,
+) -> None:
+    settings, clock, _ = deployment
+    today = clock.now().date()
+    session = _voting_session(deployment, citizens=CITIZENS)
+    truth, sids = session.truth, session.statements
 
     asyncio.run(_analyse(settings, clock))
     assert sync_store.exists(f"{{c:{CID}}}:report")
@@ -225,3 +257,78 @@ def test_real_voting_session_audits_clean_and_the_game_stays_at_chance(
     else:  # one server with default settings: both order channels are reported, and real
         assert {f.check for f in report.findings} == {"cross.shared-store", "issuer.ledger-order"}
         assert results["order"].beyond_chance, table
+
+
+class _Raw(logging.Handler):
+    """Keeps each record's message and arguments as handed over, before any scrubbing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.events.append(repr(record.msg) + repr(record.args))
+
+
+def _correlation_headers(marker: str) -> dict[str, str]:
+    """Every header a browser, proxy or tracing library may use to follow one person."""
+    return {
+        "X-Request-ID": marker,
+        "X-Correlation-ID": marker,
+        "traceparent": f"00-{marker}-{marker[:16]}-01",
+        "tracestate": f"inspraak={marker}",
+        "baggage": f"citizen={marker}",
+        "X-B3-TraceId": marker,
+        "User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) Citizen/{marker}",
+        "Referer": f"https://nieuws.example.org/artikel/{marker}",
+    }
+
+
+@pytest.mark.parametrize("issuer_side", ["own-server"], indirect=True)
+def test_correlation_headers_sent_to_both_sides_reach_no_store_and_no_log(
+    deployment: tuple[Settings, FixedClock, str],
+    issuer_side: str,
+    sync_store: redis.Redis,
+    restore_logging: None,
+) -> None:
+    """A browser (or a proxy in front of it) sends the same request id, trace context and
+    User-Agent to the issuer and to the participation service. Neither side keeps any of
+    it: not in its store, not in its log, at any level (threat-model.md, Linking)."""
+    stream = io.StringIO()
+    configure_logging(log_format="json", level="DEBUG", stream=stream)
+    raw = _Raw()
+    logging.getLogger().addHandler(raw)
+    markers = [secrets.token_hex(16) for _ in range(4)]
+    settings, clock, _ = deployment
+
+    session = _voting_session(
+        deployment, citizens=len(markers), headers=lambda n: _correlation_headers(markers[n])
+    )
+    asyncio.run(_analyse(settings, clock))
+
+    issuer_client = redis.Redis.from_url(issuer_side)
+    snapshots = [
+        take_snapshot(issuer_client, side="issuer", url=issuer_side),
+        take_snapshot(sync_store, side="participation", url=str(settings.redis_url)),
+    ]
+    issuer_client.close()
+    assert len(snapshots[1].entries) > 0 and len(snapshots[0].entries) > 0
+    assert sync_store.xlen(f"{{c:{CID}}}:votes") == len(markers) * len(session.statements)
+    log_text = stream.getvalue()
+    for service in ("issuer", "participation"):  # both sides did log their requests
+        assert f'"service": "{service}"' in log_text, service
+    for marker in markers:
+        # Every header above holds the marker's first 16 hex digits, as text; look for
+        # those and for the bytes they spell, in every key name, field, value and member.
+        forms = (marker[:16].encode(), bytes.fromhex(marker[:16]))
+        for snapshot in snapshots:
+            for entry in snapshot.entries:
+                for part in entry.parts:
+                    assert not any(f in part.data for f in forms), (snapshot.label, part.where)
+        assert marker[:16] not in log_text
+        assert not any(marker[:16] in event for event in raw.events)
+    options = AuditOptions(
+        today=clock.now().date(), public_urls=(settings.public_url, settings.issuer_url)
+    )
+    report = run_audit(options=options, issuer=snapshots[0], participation=snapshots[1])
+    assert [(f.check, str(f.location), f.detail) for f in report.findings] == []

@@ -7,7 +7,6 @@ made with the client side of ``tokens``; the store is the real embedded Valkey.
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import structlog
 import uvicorn
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -139,17 +137,6 @@ class Issuer:
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/private-token-response"
         return tokens.finalize_token(state, tokens.TokenResponse.from_bytes(response.content))
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """Put logging back as it was after a test that configured it."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    yield
-    root.handlers[:], level = saved
-    root.setLevel(level)
-    structlog.reset_defaults()
 
 
 @pytest.fixture
