@@ -1,6 +1,7 @@
 """A real site for the browser tests: every service on one origin (``build_all``) served by
-uvicorn in a thread on a free port, the embedded Valkey, the development IdP and the demo
-consultation (``seed_demo``), plus headless Chromium driven by Playwright.
+uvicorn in a thread on a free port, the embedded Valkey for the participation side and a
+second one for the issuer (separate stores, as in production), the development IdP and the
+demo consultation (``seed_demo``), plus headless Chromium driven by Playwright.
 """
 
 from __future__ import annotations
@@ -101,12 +102,13 @@ class Site:
         return run_async(work)
 
 
-def _settings(tmp: Path, store_url: str, port: int) -> Settings:
+def _settings(tmp: Path, store_url: str, issuer_store_url: str, port: int) -> Settings:
     origin = f"http://127.0.0.1:{port}"
     base = Settings(
         dev_mode=True,
         data_dir=tmp / "data",
         redis_url=store_url,
+        issuer_redis_url=issuer_store_url,
         pepper=SecretStr(os.urandom(32).hex()),
         key_encryption_key=SecretStr(os.urandom(32).hex()),
         log_format="json",
@@ -179,14 +181,16 @@ def site(valkey: EmbeddedStore, tmp_path_factory: pytest.TempPathFactory) -> Ite
     client.flushall()
     client.close()
     port = _free_port()
-    settings = _settings(tmp_path_factory.mktemp("web"), valkey.url, port)
-    run_async(lambda: seed_demo(settings))
-    live = Site(origin=f"http://127.0.0.1:{port}", settings=settings, organiser_key="")
-    with _serve(build_all(settings, with_worker=False), port):
-        live.organiser_key = _organiser_key(settings)
-        _second_consultation(live)
-        live.screenshots.mkdir(parents=True, exist_ok=True)
-        yield live
+    tmp = tmp_path_factory.mktemp("web")
+    with EmbeddedStore(tmp / "issuer-store", appendfsync="everysec", persist=False) as issuer:
+        settings = _settings(tmp, valkey.url, issuer.url, port)
+        run_async(lambda: seed_demo(settings))
+        live = Site(origin=f"http://127.0.0.1:{port}", settings=settings, organiser_key="")
+        with _serve(build_all(settings, with_worker=False), port):
+            live.organiser_key = _organiser_key(settings)
+            _second_consultation(live)
+            live.screenshots.mkdir(parents=True, exist_ok=True)
+            yield live
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,12 @@ import re
 from typing import Any
 
 import pytest
+import redis
 from playwright.sync_api import expect
 
+from inspraak.audit import AuditOptions, AuditReport, run_audit, take_snapshot
+from inspraak.clock import SYSTEM_CLOCK
+from issuer.store import ledger_key
 from tests.web.a11y import Checker, login_with_dev_digid
 from tests.web.conftest import SAMPLE_CONSULTATION, SECOND, Site
 
@@ -164,3 +168,24 @@ def test_whole_citizen_path_with_accessibility(site: Site, browser: Any) -> None
     assert not problems, problems
     assert len(checker.checked) == 4 * 11  # eleven states, two languages, two widths
     assert not checker.violations, "\n".join(checker.violations)
+
+    # The privacy audit over both stores, now that a real browser made the tokens (the
+    # module in participation/static) and used them: nothing links the two sides.
+    assert [(f.check, str(f.location), f.detail) for f in _audit(site).findings] == []
+
+
+def _audit(site: Site) -> AuditReport:
+    settings = site.settings
+    assert settings.redis_url is not None and settings.issuer_redis_url is not None
+    snapshots = {}
+    for side, url in (("issuer", settings.issuer_redis_url), ("participation", settings.redis_url)):
+        client = redis.Redis.from_url(url)
+        snapshots[side] = take_snapshot(client, side=side, url=url)
+        client.close()
+    # Both sides hold what this path left: the issuance ledger, the votes.
+    assert snapshots["issuer"].get(ledger_key(SAMPLE_CONSULTATION)) is not None
+    assert snapshots["participation"].get(f"{{c:{SAMPLE_CONSULTATION}}}:votes") is not None
+    options = AuditOptions(
+        today=SYSTEM_CLOCK.now().date(), public_urls=(settings.public_url, settings.issuer_url)
+    )
+    return run_audit(options=options, **snapshots)
