@@ -100,7 +100,7 @@ def test_digid_cancelled_leads_back(site: Site, browser: Any) -> None:
     page.get_by_role("button", name=re.compile("^Annuleren")).click()
     if page.get_by_role("button", name=re.compile("^Doorgaan")).count():
         page.get_by_role("button", name=re.compile("^Doorgaan")).click()
-    assert "U heeft het inloggen gestopt" in page.inner_text("body")
+    expect(page.locator("body")).to_contain_text("U heeft het inloggen gestopt")
     assert page.evaluate("localStorage.getItem('inspraak.tokens.v1')") is None
     context.close()
 
