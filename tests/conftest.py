@@ -6,6 +6,7 @@ gets it flushed. Nothing here mocks the store.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ import redis
 import structlog
 from pydantic import SecretStr
 
+from inspraak.logging import configure_logging
 from inspraak.settings import Settings
 from inspraak.store import EmbeddedStore
 
@@ -98,3 +100,24 @@ def restore_logging() -> Iterator[None]:
     root.handlers[:], level = saved
     root.setLevel(level)
     structlog.reset_defaults()
+
+
+class RawLog(logging.Handler):
+    """Keeps each record's message and arguments as handed over, before any scrubbing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.events.append(repr(record.msg) + repr(record.args))
+
+
+@pytest.fixture
+def debug_logs(restore_logging: None) -> tuple[io.StringIO, RawLog]:
+    """Every log line at DEBUG: as the scrubbing pipeline writes it, and as it came in."""
+    stream = io.StringIO()
+    configure_logging(log_format="json", level="DEBUG", stream=stream)
+    raw = RawLog()
+    logging.getLogger().addHandler(raw)
+    return stream, raw

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from inspraak.audit import (
     world_from_snapshots,
 )
 from inspraak.clock import FixedClock
-from inspraak.logging import configure_logging
 from inspraak.serve import mount_services
 from inspraak.settings import Settings
 from inspraak.store import open_store
@@ -50,6 +48,7 @@ from issuer.session import COOKIE_NAME
 from participation import create_app as create_participation_app
 from participation.services import ApiKeyService
 from tests.audit.world import make_bsn
+from tests.conftest import RawLog
 from tests.issuer.saml.harness import LiveSite, form_fields, free_port, now_clock
 from verifier import StaticKeySource, VerificationKey, challenge_for
 
@@ -259,17 +258,6 @@ def test_real_voting_session_audits_clean_and_the_game_stays_at_chance(
         assert results["order"].beyond_chance, table
 
 
-class _Raw(logging.Handler):
-    """Keeps each record's message and arguments as handed over, before any scrubbing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.events.append(repr(record.msg) + repr(record.args))
-
-
 def _correlation_headers(marker: str) -> dict[str, str]:
     """Every header a browser, proxy or tracing library may use to follow one person."""
     return {
@@ -289,15 +277,12 @@ def test_correlation_headers_sent_to_both_sides_reach_no_store_and_no_log(
     deployment: tuple[Settings, FixedClock, str],
     issuer_side: str,
     sync_store: redis.Redis,
-    restore_logging: None,
+    debug_logs: tuple[io.StringIO, RawLog],
 ) -> None:
     """A browser (or a proxy in front of it) sends the same request id, trace context and
     User-Agent to the issuer and to the participation service. Neither side keeps any of
     it: not in its store, not in its log, at any level (threat-model.md, Linking)."""
-    stream = io.StringIO()
-    configure_logging(log_format="json", level="DEBUG", stream=stream)
-    raw = _Raw()
-    logging.getLogger().addHandler(raw)
+    stream, raw = debug_logs
     markers = [secrets.token_hex(16) for _ in range(4)]
     settings, clock, _ = deployment
 

@@ -5,41 +5,16 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
-from collections.abc import Iterator
 
-import pytest
-
-from inspraak.logging import configure_logging
+from tests.conftest import RawLog
 from tests.participation.conftest import CLIENT_ADDRESS, World
 from tokens import parse_authorization
 
 
-class _Raw(logging.Handler):
-    """Keeps each record's event as structlog handed it over, before any scrubbing."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.events.append(repr(record.msg) + repr(record.args))
-
-
-@pytest.fixture
-def logs() -> Iterator[tuple[io.StringIO, _Raw]]:
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    stream = io.StringIO()
-    configure_logging(log_format="json", level="DEBUG", stream=stream)
-    raw = _Raw()
-    root.addHandler(raw)
-    yield stream, raw
-    root.handlers[:], root.level = saved
-
-
-def test_no_address_token_or_nonce_anywhere(world: World, logs: tuple[io.StringIO, _Raw]) -> None:
-    stream, raw = logs
+def test_no_address_token_or_nonce_anywhere(
+    world: World, debug_logs: tuple[io.StringIO, RawLog]
+) -> None:
+    stream, raw = debug_logs
     world.create("stadspark")
     sids = world.seed("stadspark", ["Er moeten meer bomen komen.", "Meer bankjes in het park."])
     header = world.token("stadspark")
