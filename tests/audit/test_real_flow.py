@@ -35,6 +35,7 @@ from inspraak.audit import (
     play,
     render_linkage,
     run_audit,
+    snapshot_stores,
     take_snapshot,
     world_from_snapshots,
 )
@@ -291,13 +292,10 @@ def test_correlation_headers_sent_to_both_sides_reach_no_store_and_no_log(
     )
     asyncio.run(_analyse(settings, clock))
 
-    issuer_client = redis.Redis.from_url(issuer_side)
-    snapshots = [
-        take_snapshot(issuer_client, side="issuer", url=issuer_side),
-        take_snapshot(sync_store, side="participation", url=str(settings.redis_url)),
-    ]
-    issuer_client.close()
-    assert len(snapshots[1].entries) > 0 and len(snapshots[0].entries) > 0
+    issuer_store, participation_store = snapshot_stores(issuer_side, settings.redis_url)
+    assert issuer_store is not None and participation_store is not None
+    snapshots = [issuer_store, participation_store]
+    assert len(issuer_store.entries) > 0 and len(participation_store.entries) > 0
     assert sync_store.xlen(f"{{c:{CID}}}:votes") == len(markers) * len(session.statements)
     log_text = stream.getvalue()
     for service in ("issuer", "participation"):  # both sides did log their requests
@@ -315,5 +313,5 @@ def test_correlation_headers_sent_to_both_sides_reach_no_store_and_no_log(
     options = AuditOptions(
         today=clock.now().date(), public_urls=(settings.public_url, settings.issuer_url)
     )
-    report = run_audit(options=options, issuer=snapshots[0], participation=snapshots[1])
+    report = run_audit(options=options, issuer=issuer_store, participation=participation_store)
     assert [(f.check, str(f.location), f.detail) for f in report.findings] == []

@@ -13,10 +13,9 @@ import re
 from typing import Any
 
 import pytest
-import redis
 from playwright.sync_api import expect
 
-from inspraak.audit import AuditOptions, AuditReport, run_audit, take_snapshot
+from inspraak.audit import AuditOptions, AuditReport, run_audit, snapshot_stores
 from inspraak.clock import SYSTEM_CLOCK
 from issuer.store import ledger_key
 from tests.web.a11y import Checker, login_with_dev_digid
@@ -177,15 +176,12 @@ def test_whole_citizen_path_with_accessibility(site: Site, browser: Any) -> None
 def _audit(site: Site) -> AuditReport:
     settings = site.settings
     assert settings.redis_url is not None and settings.issuer_redis_url is not None
-    snapshots = {}
-    for side, url in (("issuer", settings.issuer_redis_url), ("participation", settings.redis_url)):
-        client = redis.Redis.from_url(url)
-        snapshots[side] = take_snapshot(client, side=side, url=url)
-        client.close()
+    issuer, participation = snapshot_stores(settings.issuer_redis_url, settings.redis_url)
     # Both sides hold what this path left: the issuance ledger, the votes.
-    assert snapshots["issuer"].get(ledger_key(SAMPLE_CONSULTATION)) is not None
-    assert snapshots["participation"].get(f"{{c:{SAMPLE_CONSULTATION}}}:votes") is not None
+    assert issuer is not None and issuer.get(ledger_key(SAMPLE_CONSULTATION)) is not None
+    assert participation is not None
+    assert participation.get(f"{{c:{SAMPLE_CONSULTATION}}}:votes") is not None
     options = AuditOptions(
         today=SYSTEM_CLOCK.now().date(), public_urls=(settings.public_url, settings.issuer_url)
     )
-    return run_audit(options=options, **snapshots)
+    return run_audit(options=options, issuer=issuer, participation=participation)
