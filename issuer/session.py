@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request, Response
 
+from inspraak.cookies import ISSUER_SESSION
 from issuer.identifiers import pepper_bytes
 from issuer.levels import SCHEMES, Scheme, UnknownLevel, get_level
 
@@ -38,7 +39,7 @@ __all__ = [
     "write_session",
 ]
 
-COOKIE_NAME = "inspraak_issuer"
+COOKIE_NAME = ISSUER_SESSION
 _MAC_LABEL = b"inspraak/v1/issuer-session."
 _KEY_LABEL = b"inspraak/v1/issuer-session-key"
 _FORMAT = 1

@@ -16,6 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.requests import Request
 
+from inspraak.cookies import LANGUAGE
+
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
@@ -29,7 +31,7 @@ __all__ = [
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
 LANGUAGES: Final = ("nl", "en")
 DEFAULT_LANGUAGE: Final = "nl"
-LANGUAGE_COOKIE: Final = "inspraak_lang"
+LANGUAGE_COOKIE: Final = LANGUAGE
 
 
 def catalog_path(language: str) -> Path:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from inspraak.clock import Clock
+from inspraak.cookies import PARTICIPANT_SESSION_PREFIX
 from participation.errors import SessionExpired, SessionInvalid
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def audience(cid: str) -> str:
 
 def cookie_name(cid: str) -> str:
     """One cookie per consultation, so joining a second one keeps the first."""
-    return f"inspraak_p_{cid}"
+    return PARTICIPANT_SESSION_PREFIX + cid
 
 
 def _write_exclusive(path: Path, data: bytes) -> bytes:

@@ -18,11 +18,12 @@ from typing import Literal
 
 from starlette.responses import Response
 
+from inspraak.cookies import SAML_BINDING_PREFIX
 from issuer.saml.errors import InvalidResponse
 
 __all__ = ["COOKIE_PREFIX", "BrowserBinding"]
 
-COOKIE_PREFIX = "inspraak_saml_"
+COOKIE_PREFIX = SAML_BINDING_PREFIX
 _LABEL = b"inspraak/v1/saml-browser-binding"
 
 
