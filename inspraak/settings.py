@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inspraak.sections.analysis import AnalysisSettings
 from inspraak.sections.issuer import IssuerSettings
+from inspraak.sections.organisation import OrganisationSettings
 from inspraak.sections.participation import ParticipationSettings
 from inspraak.sections.verifier import VerifierSettings
 
@@ -82,6 +83,8 @@ class Settings(BaseSettings):
     verifier: VerifierSettings = Field(default_factory=VerifierSettings)
     participation: ParticipationSettings = Field(default_factory=ParticipationSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    organisation: OrganisationSettings = Field(default_factory=OrganisationSettings)
+    """Who runs the deployment, as the privacy and accessibility statements name them."""
 
     @model_validator(mode="after")
     def _refuse_missing_secrets_outside_dev(self) -> Settings:

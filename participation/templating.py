@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from participation.i18n import LANGUAGE_COOKIE, LANGUAGES, language_of, load_translations
 
 __all__ = [
+    "LANGUAGE_COOKIE_SECONDS",
     "STATIC_DIR",
     "TEMPLATE_DIR",
     "ContentSecurityPolicy",
@@ -34,7 +35,7 @@ __all__ = [
 _HERE: Final = Path(__file__).resolve().parent
 TEMPLATE_DIR: Final = _HERE / "templates"
 STATIC_DIR: Final = _HERE / "static"
-_LANGUAGE_COOKIE_SECONDS: Final = 365 * 24 * 3600
+LANGUAGE_COOKIE_SECONDS: Final = 365 * 24 * 3600
 
 _MONTHS: Final = {
     "nl": (
@@ -132,7 +133,7 @@ class Templates:
             response.set_cookie(
                 LANGUAGE_COOKIE,
                 lang,
-                max_age=_LANGUAGE_COOKIE_SECONDS,
+                max_age=LANGUAGE_COOKIE_SECONDS,
                 path="/",
                 httponly=True,
                 samesite="lax",

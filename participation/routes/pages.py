@@ -19,6 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, RedirectResponse
 
 from analysis import render_svg
+from inspraak import cookies
+from inspraak.cookies import ORGANISER_SESSION
+from inspraak.settings import Settings
 from participation.deps import ClockDep, ConsultationDep, ServicesDep
 from participation.errors import (
     STATUS,
@@ -43,7 +46,7 @@ from participation.schemas import ConsultationCreate, ConsultationUpdate, VoteCh
 from participation.services import Consultation, Organiser, render_markdown
 from participation.sessions import cookie_name
 from participation.state import Services
-from participation.templating import STATIC_DIR, Templates
+from participation.templating import LANGUAGE_COOKIE_SECONDS, STATIC_DIR, Templates
 
 __all__ = [
     "ERROR_PAGES",
@@ -51,13 +54,14 @@ __all__ = [
     "STANDING_AFTER_VOTES",
     "install_page_errors",
     "router",
+    "statement_facts",
 ]
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
-ORGANISER_COOKIE: Final = "inspraak_organiser"
+ORGANISER_COOKIE: Final = ORGANISER_SESSION
 STANDING_AFTER_VOTES: Final = 7
 """"Where you stand" is offered after this many votes."""
 
@@ -250,6 +254,45 @@ def _drawable(report: dict[str, Any]) -> dict[str, Any]:
         **report,
         "projections": {str(i): [p[0], p[1]] for i, p in enumerate(points)},
         "participants": {str(i): p[2] for i, p in enumerate(points)},
+    }
+
+
+@router.get("/privacy")
+async def privacy_statement(request: Request, services: ServicesDep) -> Response:
+    """The privacy statement (art. 13 AVG), linked before login and from every page."""
+    return _templates(request).render(
+        request, "pages/privacy.html", {"facts": statement_facts(services.settings)}
+    )
+
+
+@router.get("/toegankelijkheid")
+async def accessibility_statement(request: Request, services: ServicesDep) -> Response:
+    """What is done for accessibility, and where to report a barrier."""
+    return _templates(request).render(
+        request, "pages/accessibility.html", {"facts": statement_facts(services.settings)}
+    )
+
+
+def statement_facts(settings: Settings) -> dict[str, Any]:
+    """What the privacy and accessibility statements say that depends on the deployment:
+    the organisation as configured, and the figures the code enforces."""
+    organisation = settings.organisation
+    issuer = settings.issuer
+    return {
+        "organisation": organisation.model_dump(),
+        "missing": organisation.missing(),
+        "min_group_size": settings.participation.min_group_size,
+        "time_unit_hours": settings.timestamp_resolution_seconds // 3600,
+        "cookies": {
+            "saml": cookies.SAML_BINDING_PREFIX,
+            "saml_minutes": issuer.saml.request_ttl_seconds // 60,
+            "issuer": cookies.ISSUER_SESSION,
+            "issuer_minutes": issuer.session_idle_seconds // 60,
+            "participant": cookies.PARTICIPANT_SESSION_PREFIX,
+            "language": cookies.LANGUAGE,
+            "language_days": LANGUAGE_COOKIE_SECONDS // 86_400,
+            "tokens": cookies.BROWSER_TOKENS,
+        },
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from inspraak import cookies
 from inspraak.audit import AuditOptions, AuditReport, run_audit, snapshot_stores
 from inspraak.clock import SYSTEM_CLOCK
 from issuer.store import ledger_key
@@ -162,6 +163,17 @@ def test_whole_citizen_path_with_accessibility(site: Site, browser: Any) -> None
     page.wait_for_selector("#vote-form", timeout=30_000)
     assert page.locator("#progress").inner_text() == "0 van 3"
     assert json.loads(page.evaluate("localStorage.getItem('inspraak.tokens.v1')")) == {}
+
+    # Every cookie and local-storage entry the whole path left is one the privacy statement
+    # lists (names ending in "…" are prefixes).
+    page.goto("/privacy")
+    listed = page.locator("main table code").all_inner_texts()
+    exact = {name for name in listed if not name.endswith("…")}
+    prefixes = tuple(name.removesuffix("…") for name in listed if name.endswith("…"))
+    held = [c["name"] for c in context.cookies()] + page.evaluate("Object.keys(localStorage)")
+    assert {cookies.BROWSER_TOKENS, cookies.LANGUAGE} <= set(held)
+    assert any(name.startswith(cookies.PARTICIPANT_SESSION_PREFIX) for name in held)
+    assert [n for n in held if n not in exact and not n.startswith(prefixes)] == []
 
     context.close()
     assert not problems, problems

@@ -170,3 +170,118 @@ def test_organiser_creates_seeds_edits_and_exports(client: TestClient, settings:
     assert (
         client.get("/organiser/c/stadspark/export.zip", follow_redirects=False).status_code == 303
     )
+
+
+def _open_consultation(client: TestClient, settings: Settings, cid: str = "stadspark") -> None:
+    from inspraak.clock import SYSTEM_CLOCK
+
+    today = SYSTEM_CLOCK.now().date()
+    made = client.post(
+        "/api/admin/consultations",
+        json={
+            "id": cid,
+            "title": "Het nieuwe stadspark",
+            "opens_at": today.isoformat(),
+            "closes_at": today.replace(year=today.year + 1).isoformat(),
+        },
+        headers={"Authorization": f"Bearer {_create_key(settings)}"},
+    )
+    assert made.status_code == 201, made.text
+
+
+def test_every_citizen_page_links_the_privacy_and_accessibility_statements(
+    client: TestClient, settings: Settings
+) -> None:
+    _open_consultation(client, settings)
+    for path in ("/", "/c/stadspark", "/c/stadspark/report", "/fout/error", "/privacy",
+                 "/toegankelijkheid", "/c/bestaat-niet"):  # fmt: skip
+        for lang in ("nl", "en"):
+            footer = client.get(path, params={"lang": lang}).text.split(
+                '<footer class="page-footer">'
+            )
+            assert len(footer) == 2, path
+            assert (
+                '<a href="/privacy">' in footer[1] and '<a href="/toegankelijkheid">' in footer[1]
+            )
+    # The join panel links the statement next to the login, before anything is collected.
+    join = client.get("/c/stadspark?lang=nl").text
+    panel = join[
+        join.index('<section id="join"') : join.index("</section>", join.index('id="join"'))
+    ]
+    assert '<a href="/privacy" id="privacy-before-login">' in panel
+    assert panel.index("privacy-before-login") < panel.index('id="join-status"')
+    assert "Voordat u inlogt: zo gaan we om met uw gegevens" in panel
+
+
+def test_privacy_statement_marks_what_the_organisation_has_not_filled_in(
+    client: TestClient, settings: Settings
+) -> None:
+    from inspraak import cookies
+
+    dutch = client.get("/privacy")
+    assert dutch.status_code == 200
+    assert "<title>Privacyverklaring | Inspraak</title>" in dutch.text
+    assert 'id="statement-incomplete"' in dutch.text
+    for gap in ("naam van de organisatie", "contactgegevens", "naam en contactgegevens",
+                "bewaartermijn"):  # fmt: skip
+        assert f'<mark class="to-fill">[{gap}]</mark>' in dutch.text
+    # What the code enforces, as configured: group minimum, time unit, cookies and their lives.
+    assert f"minstens {settings.participation.min_group_size} mensen" in dutch.text
+    assert "We bewaren alleen de dag, geen precieze tijd." in dutch.text
+    for name in (cookies.SAML_BINDING_PREFIX, cookies.PARTICIPANT_SESSION_PREFIX):
+        assert f"<code>{name}…</code>" in dutch.text
+    for name in (cookies.ISSUER_SESSION, cookies.LANGUAGE):
+        assert f"<code>{name}</code>" in dutch.text
+    idle = settings.issuer.session_idle_seconds // 60
+    assert f"Tot u {idle} minuten niets doet" in dutch.text
+    english = client.get("/privacy?lang=en")
+    assert "<title>Privacy statement | Inspraak</title>" in english.text
+    assert '<mark class="to-fill">[name of the organisation]</mark>' in english.text
+    assert f"Until you have done nothing for {idle} minutes" in english.text
+
+
+def test_privacy_statement_names_the_organisation_and_follows_the_settings(
+    settings: Settings,
+) -> None:
+    from inspraak.sections.organisation import OrganisationSettings
+
+    configured = settings.model_copy(
+        update={
+            "organisation": OrganisationSettings(
+                name="Gemeente <Voorbeeld>",
+                address="Postbus 1, 1000 AA Voorbeeld",
+                contact="privacy@voorbeeld.example",
+                privacy_officer="Functionaris gegevensbescherming, fg@voorbeeld.example",
+                retention="tot drie maanden na het einde van de raadpleging",
+                accessibility_statement_url="https://www.toegankelijkheidsverklaring.nl/register/42",
+            ),
+            "participation": settings.participation.model_copy(update={"min_group_size": 8}),
+            "timestamp_resolution_seconds": 3600,
+        }
+    )
+    with TestClient(create_app(configured), base_url="http://127.0.0.1:8000") as client:
+        dutch = client.get("/privacy").text
+        english = client.get("/privacy?lang=en").text
+        access = client.get("/toegankelijkheid?lang=nl").text
+    assert "to-fill" not in dutch and 'id="statement-incomplete"' not in dutch
+    assert "Gemeente &lt;Voorbeeld&gt;, Postbus 1, 1000 AA Voorbeeld." in dutch  # escaped
+    assert "Functionaris gegevensbescherming, fg@voorbeeld.example" in dutch
+    assert dutch.count("tot drie maanden na het einde van de raadpleging") == 2
+    assert "minstens 8 mensen" in dutch and "We bewaren alleen het uur" in dutch
+    # No English retention text given: the Dutch one stands in English too.
+    assert "to-fill" not in english
+    assert "at least 8 people in it" in english and "We keep only the hour" in english
+    assert english.count("tot drie maanden na het einde van de raadpleging") == 2
+    assert "to-fill" not in access
+    assert '<a href="https://www.toegankelijkheidsverklaring.nl/register/42">' in access
+    assert "Laat het ons weten via privacy@voorbeeld.example." in access
+
+
+def test_accessibility_statement_marks_the_missing_register_entry(client: TestClient) -> None:
+    dutch = client.get("/toegankelijkheid")
+    assert dutch.status_code == 200
+    assert "WCAG 2.1, niveau AA" in dutch.text
+    assert '<mark class="to-fill">[adres van de verklaring in het register]</mark>' in dutch.text
+    english = client.get("/toegankelijkheid?lang=en")
+    assert "<title>Accessibility | Inspraak</title>" in english.text
+    assert '<mark class="to-fill">[address of the statement in the register]</mark>' in english.text

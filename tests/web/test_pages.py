@@ -1,6 +1,7 @@
 """The other pages and states in a real browser: every error page, a closed consultation,
 an unknown address, DigiD cancelled, a second login with the same BSN (already issued),
-and voting without JavaScript. axe-core checks each in both languages and widths.
+voting and adding a statement without JavaScript, and the privacy and accessibility
+statements. axe-core checks each in both languages and widths.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def test_error_and_closed_pages_are_plain_and_accessible(site: Site, browser: An
     page.goto(f"/c/{CLOSED}/report")
     assert "Er is nog geen uitslag" in page.inner_text("main")
     checker.page(page, f"/c/{CLOSED}/report", "no-report", screenshot=False)
+    for path, name in (("/privacy", "privacy"), ("/toegankelijkheid", "accessibility")):
+        page.goto(path)
+        assert page.locator("mark.to-fill").count() > 0  # the test site names no organisation
+        checker.page(page, path, name)
     context.close()
     assert not checker.violations, "\n".join(checker.violations)
 
@@ -122,6 +127,11 @@ def test_second_login_with_the_same_bsn_is_told_plainly(site: Site, browser: Any
     nojs.get_by_role("button", name=re.compile("^Eens")).click()
     nojs.wait_for_load_state()
     assert nojs.locator("#progress").inner_text() == "1 van 12"
+    nojs.get_by_label("Uw stelling").fill("Er moeten meer bankjes in het park komen.")
+    nojs.get_by_role("button", name="Stelling versturen").click()
+    nojs.wait_for_load_state()
+    assert "added=pending" in nojs.url  # strict moderation: a moderator reads it first
+    assert nojs.locator("#eigen .notice--ok").is_visible()
     plain.close()
     first.close()
 
