@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspraak.audit.findings import Finding, Location, Severity
+from inspraak.sections.organisation import REQUIRED_FOR_ARTICLE_13
 from inspraak.settings import MIN_SECRET_BYTES, Settings
 
 __all__ = [
@@ -68,6 +69,8 @@ def settings_values(settings: Settings) -> dict[str, ConfigValue]:
         secret = getattr(settings, name)
         if secret is not None:
             values[name] = secret.get_secret_value()
+    for name in REQUIRED_FOR_ARTICLE_13:
+        values[f"organisation__{name}"] = getattr(settings.organisation, name)
     return {k: ConfigValue(v, "settings") for k, v in values.items()}
 
 
@@ -93,7 +96,8 @@ def _where(value: ConfigValue) -> Location:
 
 
 def check_config(values: Mapping[str, ConfigValue], *, demo: bool = False) -> list[Finding]:
-    """Pepper missing, weak or reused; development mode; debug logging."""
+    """Pepper missing, weak or reused; development mode; debug logging; what the privacy
+    statement must say under art. 13 AVG left unset."""
     findings: list[Finding] = []
     pepper = values.get("pepper")
     if pepper is None or not pepper.value:
@@ -120,6 +124,22 @@ def check_config(values: Mapping[str, ConfigValue], *, demo: bool = False) -> li
                 "config.dev-mode",
                 _where(dev),
                 "development mode: the development IdP accepts any test BSN"
+                + (" (expected in the demo)" if demo else ""),
+                severity=Severity.info if demo else None,
+            )
+        )
+    missing = [
+        f"INSPRAAK_ORGANISATION__{name.upper()}"
+        for name in REQUIRED_FOR_ARTICLE_13
+        if not (entry := values.get(f"organisation__{name}")) or not entry.value.strip()
+    ]
+    if missing:
+        findings.append(
+            Finding.of(
+                "config.privacy-statement-incomplete",
+                Location("config"),
+                "the privacy statement (/privacy) lacks "
+                + ", ".join(missing)
                 + (" (expected in the demo)" if demo else ""),
                 severity=Severity.info if demo else None,
             )

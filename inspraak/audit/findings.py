@@ -74,6 +74,11 @@ CHECKS: dict[str, Check] = _checks(
     Check("config.pepper-reused", _M, "Pepper equals the key-encryption key"),
     Check("config.dev-mode", _H, "Development mode (development IdP) on a live deployment"),
     Check("config.debug-logging", _M, "Debug logging switched on"),
+    Check(
+        "config.privacy-statement-incomplete",
+        _H,
+        "Privacy statement without the controller, contact, DPO or retention (art. 13 AVG)",
+    ),
     Check("log.identifier", _H, "Identifier in a log file"),
     Check("log.client-address", _H, "Access log carrying client addresses"),
     Check("log.debug", _M, "Debug-level lines in a log file"),

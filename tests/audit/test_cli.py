@@ -17,6 +17,13 @@ from tests.audit.world import Deployment, seed_deployment
 
 PEPPER = "q8Vn3K-x1bZr7TfYp0WcL2sDg9HmJuAe4oNiRk6Ev5M"
 KEK = "Zt4Hq9LmP2wXc7VbN1sKj8RfGy3DaE6uTo5iWnQe0Ak"
+ORGANISATION = {
+    "INSPRAAK_ORGANISATION__NAME": "Gemeente Voorbeeld",
+    "INSPRAAK_ORGANISATION__CONTACT": "privacy@voorbeeld.example",
+    "INSPRAAK_ORGANISATION__PRIVACY_OFFICER": "FG, fg@voorbeeld.example",
+    "INSPRAAK_ORGANISATION__RETENTION": "tot drie maanden na het einde van de raadpleging",
+}
+"""What the privacy statement must name (art. 13 AVG); without it the audit fails."""
 
 
 @pytest.fixture
@@ -44,6 +51,7 @@ def env(redis_url: str, issuer_url: str) -> dict[str, str]:
         "INSPRAAK_ISSUER_REDIS_URL": issuer_url,
         "INSPRAAK_PEPPER": PEPPER,
         "INSPRAAK_KEY_ENCRYPTION_KEY": KEK,
+        **ORGANISATION,
     }
 
 
@@ -70,7 +78,7 @@ def test_high_finding_exits_one_and_names_the_place(
 def test_terminal_format_and_explicit_urls(
     deployment: Deployment, redis_url: str, issuer_url: str
 ) -> None:
-    env = {"INSPRAAK_PEPPER": PEPPER, "INSPRAAK_KEY_ENCRYPTION_KEY": KEK}
+    env = {"INSPRAAK_PEPPER": PEPPER, "INSPRAAK_KEY_ENCRYPTION_KEY": KEK, **ORGANISATION}
     args = ["audit", "--issuer-redis-url", issuer_url, "--participation-redis-url", redis_url]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
@@ -104,6 +112,23 @@ def test_missing_pepper_outside_dev_mode_is_high(
     assert result.exit_code == 1
     checks = [f["check"] for f in json.loads(result.stdout)["findings"]]
     assert checks == ["config.pepper-missing"]
+
+
+def test_privacy_statement_without_the_organisation_is_high(
+    deployment: Deployment, env: dict[str, str]
+) -> None:
+    del env["INSPRAAK_ORGANISATION__PRIVACY_OFFICER"]
+    env["INSPRAAK_ORGANISATION__RETENTION"] = "  "
+    result = CliRunner().invoke(app, ["audit", "--format", "json"], env=env)
+    assert result.exit_code == 1
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert (finding["check"], finding["severity"]) == (
+        "config.privacy-statement-incomplete",
+        "high",
+    )
+    assert finding["detail"].endswith(
+        "lacks INSPRAAK_ORGANISATION__PRIVACY_OFFICER, INSPRAAK_ORGANISATION__RETENTION"
+    )
 
 
 def test_linkage_game_option(

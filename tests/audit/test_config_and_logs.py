@@ -16,15 +16,26 @@ import structlog
 from inspraak.audit import AuditOptions, Severity, check_config, read_env_file, run_audit
 from inspraak.audit.config_checks import settings_values
 from inspraak.logging import configure_logging
+from inspraak.sections.organisation import OrganisationSettings
 from inspraak.settings import Settings
 
 TODAY = date(2026, 1, 15)
 GOOD_PEPPER = "q8Vn3K-x1bZr7TfYp0WcL2sDg9HmJuAe4oNiRk6Ev5M"
 
 
-def _env(tmp_path: Path, text: str) -> Path:
+ORGANISATION = (
+    "INSPRAAK_ORGANISATION__NAME=Gemeente Voorbeeld\n"
+    "INSPRAAK_ORGANISATION__CONTACT='privacy@voorbeeld.example, 14 020'\n"
+    "INSPRAAK_ORGANISATION__PRIVACY_OFFICER=fg@voorbeeld.example\n"
+    "INSPRAAK_ORGANISATION__RETENTION=tot drie maanden na het einde van de raadpleging\n"
+)
+"""What the privacy statement must name (art. 13 AVG)."""
+
+
+def _env(tmp_path: Path, text: str, *, organisation: bool = True) -> Path:
+    """An env file of ``text``, then (so that line numbers stay) the organisation lines."""
     path = tmp_path / "inspraak.env"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text + (ORGANISATION if organisation else ""), encoding="utf-8")
     return path
 
 
@@ -71,11 +82,52 @@ def test_dev_mode_is_a_note_in_the_demo(tmp_path: Path) -> None:
     assert _checks(check_config(values, demo=True)) == [("config.dev-mode", Severity.info, 2)]
 
 
+def test_privacy_statement_gaps_are_found(tmp_path: Path) -> None:
+    path = _env(tmp_path, f"INSPRAAK_PEPPER={GOOD_PEPPER}\n", organisation=False)
+    (finding,) = check_config(read_env_file(path))
+    assert (finding.check, finding.severity) == (
+        "config.privacy-statement-incomplete",
+        Severity.high,
+    )
+    assert finding.detail == (
+        "the privacy statement (/privacy) lacks INSPRAAK_ORGANISATION__NAME, "
+        "INSPRAAK_ORGANISATION__CONTACT, INSPRAAK_ORGANISATION__PRIVACY_OFFICER, "
+        "INSPRAAK_ORGANISATION__RETENTION"
+    )
+    blank = _env(
+        tmp_path,
+        f"INSPRAAK_PEPPER={GOOD_PEPPER}\n" + ORGANISATION + "INSPRAAK_ORGANISATION__CONTACT=\n",
+        organisation=False,
+    )
+    (finding,) = check_config(read_env_file(blank))
+    assert finding.detail.endswith("lacks INSPRAAK_ORGANISATION__CONTACT")
+
+
 def test_effective_settings_are_checked(settings: Settings) -> None:
-    """The test settings (dev mode, random 64-character pepper) are fine for a demo only."""
+    """The test settings (dev mode, random 64-character pepper, no organisation named) are
+    fine for a demo only."""
     values = settings_values(settings)
-    assert _checks(check_config(values, demo=True)) == [("config.dev-mode", Severity.info, None)]
-    assert _checks(check_config(values)) == [("config.dev-mode", Severity.high, None)]
+    assert _checks(check_config(values, demo=True)) == [
+        ("config.dev-mode", Severity.info, None),
+        ("config.privacy-statement-incomplete", Severity.info, None),
+    ]
+    assert _checks(check_config(values)) == [
+        ("config.dev-mode", Severity.high, None),
+        ("config.privacy-statement-incomplete", Severity.high, None),
+    ]
+    named = settings.model_copy(
+        update={
+            "organisation": OrganisationSettings(
+                name="Gemeente Voorbeeld",
+                contact="14 020",
+                privacy_officer="FG",
+                retention="1 jaar",
+            )
+        }
+    )
+    assert _checks(check_config(settings_values(named), demo=True)) == [
+        ("config.dev-mode", Severity.info, None)
+    ]
 
 
 def _real_log(level: str, events: list[tuple[str, dict[str, object]]]) -> str:

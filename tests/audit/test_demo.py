@@ -27,5 +27,6 @@ def test_seeded_demo_has_only_the_expected_notes(settings: Settings, clock: Fixe
     assert {(f.check, f.severity) for f in report.findings} == {
         ("config.dev-mode", Severity.info),
         ("cross.shared-store", Severity.info),
+        ("config.privacy-statement-incomplete", Severity.info),
     }
     assert any("participation store" in s for s in report.sources)
