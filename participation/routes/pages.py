@@ -20,7 +20,6 @@ from starlette.responses import FileResponse, RedirectResponse
 
 from analysis import render_svg
 from inspraak import cookies
-from inspraak.cookies import ORGANISER_SESSION
 from inspraak.settings import Settings
 from participation.deps import ClockDep, ConsultationDep, ServicesDep
 from participation.errors import (
@@ -54,14 +53,13 @@ __all__ = [
     "STANDING_AFTER_VOTES",
     "install_page_errors",
     "router",
-    "statement_facts",
 ]
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
-ORGANISER_COOKIE: Final = ORGANISER_SESSION
+ORGANISER_COOKIE: Final = cookies.ORGANISER_SESSION
 STANDING_AFTER_VOTES: Final = 7
 """"Where you stand" is offered after this many votes."""
 
@@ -261,7 +259,7 @@ def _drawable(report: dict[str, Any]) -> dict[str, Any]:
 async def privacy_statement(request: Request, services: ServicesDep) -> Response:
     """The privacy statement (art. 13 AVG), linked before login and from every page."""
     return _templates(request).render(
-        request, "pages/privacy.html", {"facts": statement_facts(services.settings)}
+        request, "pages/privacy.html", {"facts": _statement_facts(services.settings)}
     )
 
 
@@ -269,11 +267,11 @@ async def privacy_statement(request: Request, services: ServicesDep) -> Response
 async def accessibility_statement(request: Request, services: ServicesDep) -> Response:
     """What is done for accessibility, and where to report a barrier."""
     return _templates(request).render(
-        request, "pages/accessibility.html", {"facts": statement_facts(services.settings)}
+        request, "pages/accessibility.html", {"facts": _statement_facts(services.settings)}
     )
 
 
-def statement_facts(settings: Settings) -> dict[str, Any]:
+def _statement_facts(settings: Settings) -> dict[str, Any]:
     """What the privacy and accessibility statements say that depends on the deployment:
     the organisation as configured, and the figures the code enforces."""
     organisation = settings.organisation

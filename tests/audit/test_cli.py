@@ -13,17 +13,10 @@ from typer.testing import CliRunner
 
 from inspraak.cli import app
 from participation.store import participant_key
-from tests.audit.world import Deployment, seed_deployment
+from tests.audit.world import ORGANISATION_ENV, Deployment, seed_deployment
 
 PEPPER = "q8Vn3K-x1bZr7TfYp0WcL2sDg9HmJuAe4oNiRk6Ev5M"
 KEK = "Zt4Hq9LmP2wXc7VbN1sKj8RfGy3DaE6uTo5iWnQe0Ak"
-ORGANISATION = {
-    "INSPRAAK_ORGANISATION__NAME": "Gemeente Voorbeeld",
-    "INSPRAAK_ORGANISATION__CONTACT": "privacy@voorbeeld.example",
-    "INSPRAAK_ORGANISATION__PRIVACY_OFFICER": "FG, fg@voorbeeld.example",
-    "INSPRAAK_ORGANISATION__RETENTION": "tot drie maanden na het einde van de raadpleging",
-}
-"""What the privacy statement must name (art. 13 AVG); without it the audit fails."""
 
 
 @pytest.fixture
@@ -51,7 +44,7 @@ def env(redis_url: str, issuer_url: str) -> dict[str, str]:
         "INSPRAAK_ISSUER_REDIS_URL": issuer_url,
         "INSPRAAK_PEPPER": PEPPER,
         "INSPRAAK_KEY_ENCRYPTION_KEY": KEK,
-        **ORGANISATION,
+        **ORGANISATION_ENV,
     }
 
 
@@ -78,7 +71,7 @@ def test_high_finding_exits_one_and_names_the_place(
 def test_terminal_format_and_explicit_urls(
     deployment: Deployment, redis_url: str, issuer_url: str
 ) -> None:
-    env = {"INSPRAAK_PEPPER": PEPPER, "INSPRAAK_KEY_ENCRYPTION_KEY": KEK, **ORGANISATION}
+    env = {"INSPRAAK_PEPPER": PEPPER, "INSPRAAK_KEY_ENCRYPTION_KEY": KEK, **ORGANISATION_ENV}
     args = ["audit", "--issuer-redis-url", issuer_url, "--participation-redis-url", redis_url]
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output

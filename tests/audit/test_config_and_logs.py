@@ -18,18 +18,13 @@ from inspraak.audit.config_checks import settings_values
 from inspraak.logging import configure_logging
 from inspraak.sections.organisation import OrganisationSettings
 from inspraak.settings import Settings
+from tests.audit.world import ORGANISATION_ENV
 
 TODAY = date(2026, 1, 15)
 GOOD_PEPPER = "q8Vn3K-x1bZr7TfYp0WcL2sDg9HmJuAe4oNiRk6Ev5M"
 
-
-ORGANISATION = (
-    "INSPRAAK_ORGANISATION__NAME=Gemeente Voorbeeld\n"
-    "INSPRAAK_ORGANISATION__CONTACT='privacy@voorbeeld.example, 14 020'\n"
-    "INSPRAAK_ORGANISATION__PRIVACY_OFFICER=fg@voorbeeld.example\n"
-    "INSPRAAK_ORGANISATION__RETENTION=tot drie maanden na het einde van de raadpleging\n"
-)
-"""What the privacy statement must name (art. 13 AVG)."""
+ORGANISATION = "".join(f"{name}={value}\n" for name, value in ORGANISATION_ENV.items())
+"""What the privacy statement must name (art. 13 AVG), as env-file lines."""
 
 
 def _env(tmp_path: Path, text: str, *, organisation: bool = True) -> Path:

@@ -37,6 +37,7 @@ from participation.store import (
 )
 
 __all__ = [
+    "ORGANISATION_ENV",
     "Citizen",
     "Deployment",
     "b64url",
@@ -50,6 +51,14 @@ __all__ = [
 ]
 
 issuer_keys_key = keys_key
+
+ORGANISATION_ENV = {
+    "INSPRAAK_ORGANISATION__NAME": "Gemeente Voorbeeld",
+    "INSPRAAK_ORGANISATION__CONTACT": "privacy@voorbeeld.example",
+    "INSPRAAK_ORGANISATION__PRIVACY_OFFICER": "FG, fg@voorbeeld.example",
+    "INSPRAAK_ORGANISATION__RETENTION": "tot drie maanden na het einde van de raadpleging",
+}
+"""What the privacy statement must name (art. 13 AVG); without it the audit fails."""
 
 
 def b64url(raw: bytes) -> str:
